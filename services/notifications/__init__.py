@@ -1,0 +1,1 @@
+"""Notifications service: the agents' emails and calendar invitations."""

@@ -1,0 +1,1 @@
+"""Programme service: topics, ballots and the annual programme."""

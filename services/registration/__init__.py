@@ -1,0 +1,1 @@
+"""Registration service: members, eligibility, per-session sign-up, leaving and erasure."""

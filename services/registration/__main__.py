@@ -1,0 +1,8 @@
+"""`python -m services.registration`"""
+
+from services.registration.app import create_app
+from shared.service import run
+from shared.settings import Settings
+
+settings = Settings()
+run(create_app(settings), settings, service="registration")

@@ -1,0 +1,1 @@
+"""Scheduling service: sessions, the bimonthly cadence, changes and reminders."""

@@ -1,0 +1,1 @@
+"""The `caprural` command: the embedded stack and operator tools."""

@@ -1,0 +1,75 @@
+"""Bounded field types shared by every event of the contract.
+
+Every string is trimmed and bounded; single-line fields refuse control characters
+(CR/LF above all), so that nothing an event carries can ever reach an email header
+as more than one line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _single_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must be a single line without control characters (CR, LF, tab...)")
+    return value
+
+
+def _printable_text(value: str) -> str:
+    if _CONTROL_EXCEPT_NEWLINES.search(value):
+        raise ValueError("must not contain control characters other than line breaks")
+    return value
+
+
+def _line(max_length: int, min_length: int = 1) -> object:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+Name = Annotated[str, _line(100), AfterValidator(_single_line)]
+"""A first or last name, or a person's display name."""
+
+ShortText = Annotated[str, _line(200), AfterValidator(_single_line)]
+"""A one-line label: organisation, territory, title, role."""
+
+Question = Annotated[str, _line(1000), AfterValidator(_single_line)]
+"""The one question a topic or a session is about."""
+
+LongText = Annotated[str, _line(5000), AfterValidator(_printable_text)]
+"""Free text over several lines: a description or a comment."""
+
+EmailText = Annotated[str, _line(254, min_length=3), AfterValidator(_single_line)]
+"""An email address as given. Its syntax is checked by the service that owns it
+(email-validator, no DNS), so that a bad address becomes a clear rejection."""
+
+Identifier = Annotated[str, _line(100), AfterValidator(_single_line)]
+"""An aggregate id (session, topic, member, programme)."""
+
+Reason = Annotated[str, _line(500), AfterValidator(_single_line)]
+"""A short reason or error message."""
+
+Url = Annotated[str, _line(500), AfterValidator(_single_line), Field(pattern=r"^https?://\S+$")]
+"""An http(s) URL."""
+
+Timestamp = AwareDatetime
+"""A timezone-aware instant (RFC 3339 with an offset)."""
+
+__all__ = [
+    "EmailText",
+    "Identifier",
+    "LongText",
+    "Name",
+    "Question",
+    "Reason",
+    "ShortText",
+    "Timestamp",
+    "Url",
+    "datetime",
+]

@@ -1,0 +1,1 @@
+"""The embedded stack: Tansu (Kafka), SecantusDB (MongoDB) and an aiosmtpd mail sink."""

@@ -1,0 +1,169 @@
+"""`caprural dev`: the whole system on the embedded stack, in one command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.contract import EVENTS
+from shared.devstack import processes
+from shared.kafka import ensure_topics
+from shared.settings import DEFAULT_HEALTH_PORTS, SERVICES, Settings
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """Where the embedded servers listen and keep their data."""
+
+    host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    mongodb_port: int = 27017
+    smtp_port: int = 1025
+    var: Path = Path("var")
+    mail_folder: Path | None = None
+    health_port_base: int = DEFAULT_HEALTH_PORTS["registration"]
+
+    def health_port(self, service: str) -> int:
+        """Health port of a service: the base, then one per service in order."""
+        return self.health_port_base + [str(name) for name in SERVICES].index(service)
+
+    @property
+    def mail(self) -> Path:
+        """The folder of received emails (.eml)."""
+        return self.mail_folder or self.var / "mail"
+
+    def environment(self) -> dict[str, str]:
+        """The variables every service gets: the same names as in Compose."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": f"{self.host}:{self.kafka_port}",
+            "MONGODB_URL": f"mongodb://{self.host}:{self.mongodb_port}",
+            "SMTP_HOST": self.host,
+            "SMTP_PORT": str(self.smtp_port),
+            # Tansu does not implement InitProducerId: idempotence stays off here.
+            "KAFKA_ENABLE_IDEMPOTENCE": "false",
+        }
+
+
+def wait_ready(port: int, *, timeout: float, child: processes.Child) -> None:
+    """Poll a service's /ready endpoint until it answers 200 (bounded)."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/ready"
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"{child.name} exited; see its log {child.log}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{child.name} not ready after {timeout:.0f}s; see {child.log}")
+
+
+def run_stack(options: StackOptions) -> int:
+    """Start everything, print where it listens, stop everything on Ctrl-C or SIGTERM."""
+    logs = options.var / "log"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {**options.environment(), **_passthrough()}
+    infra = [
+        processes.tansu(host=options.host, port=options.kafka_port, log=logs / "kafka.log"),
+        processes.secantus(
+            host=options.host,
+            port=options.mongodb_port,
+            storage=options.var / "mongodb",
+            log=logs / "mongodb.log",
+        ),
+        processes.mail_sink(
+            host=options.host, port=options.smtp_port, folder=options.mail, log=logs / "smtp.log"
+        ),
+    ]
+    services = [
+        processes.service(
+            name,
+            env={**env, "HEALTH_PORT": str(options.health_port(name))},
+            log=logs / f"{name}.log",
+        )
+        for name in SERVICES
+    ]
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    started: list[processes.Child] = []
+    try:
+        for child, port in zip(
+            infra, (options.kafka_port, options.mongodb_port, options.smtp_port), strict=True
+        ):
+            started.append(child.start())
+            processes.wait_for_port(options.host, port, timeout=30, process=child.process)
+        settings = Settings(
+            kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
+            kafka_topic_prefix=os.environ.get("KAFKA_TOPIC_PREFIX", ""),
+        )
+        asyncio.run(ensure_topics(settings, EVENTS))
+        for child in services:
+            started.append(child.start())
+        for child in services:
+            wait_ready(options.health_port(child.name), timeout=90, child=child)
+        _print_banner(options, logs)
+        while not stop.wait(1.0):
+            for child in started:
+                if not child.alive():
+                    print(
+                        f"{child.name} exited ({child.process and child.process.returncode}); "
+                        f"see {child.log}. Stopping."
+                    )
+                    stop.set()
+        return 0
+    except (RuntimeError, TimeoutError) as error:
+        print(f"caprural dev: {error}")
+        return 1
+    finally:
+        print("Stopping...")
+        for child in reversed(started):
+            child.stop()
+        print("Stopped.")
+
+
+def _passthrough() -> dict[str, str]:
+    names = (
+        "KAFKA_TOPIC_PREFIX",
+        "MAIL_FROM",
+        "COORDINATOR_EMAILS",
+        "SESSION_CAPACITY",
+        "WEBCONFERENCE_BASE_URL",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+        "MONGODB_DATABASE_PREFIX",
+    )
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
+def _print_banner(options: StackOptions, logs: Path) -> None:
+    rows = [
+        ("Kafka (Tansu)", f"{options.host}:{options.kafka_port}"),
+        (
+            "MongoDB (SecantusDB)",
+            f"mongodb://{options.host}:{options.mongodb_port}  data: {options.var / 'mongodb'}",
+        ),
+        ("SMTP (aiosmtpd)", f"{options.host}:{options.smtp_port}  mail: {options.mail}"),
+        *[
+            (
+                f"service {name}",
+                f"http://127.0.0.1:{options.health_port(name)}/ready  /health  /docs/asyncapi",
+            )
+            for name in SERVICES
+        ],
+        ("logs", str(logs)),
+    ]
+    print("\nCap Rural PAT platform is up:")
+    for name, where in rows:
+        print(f"  {name:<22} {where}")
+    print("Publish an event: caprural publish registration_requested @examples/registration.json")
+    print("Ctrl-C stops everything.\n", flush=True)

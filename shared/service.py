@@ -1,0 +1,154 @@
+"""What every service shares: its broker and router, publishers, database, health, run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar, cast
+
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi.response import JSONResponse
+from faststream.asgi.types import Scope
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.specification import AsyncAPI
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.contract import CloudEvent
+from shared.dlq import dead_letter_middleware
+from shared.kafka import SUBSCRIBER_OPTIONS, EventPublisher, create_broker, ensure_topics
+from shared.logs import configure_logging
+from shared.mongo import Document, create_client, ping, service_database
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+
+DepsT = TypeVar("DepsT")
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[None]])
+Setup = Callable[["Service[DepsT]", AsyncDatabase[Document]], Awaitable[DepsT]]
+
+
+class Service(Generic[DepsT]):
+    """One service's wiring; its app module declares what it reads and writes."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        description: str,
+        publishes: Sequence[type[CloudEvent[Any]]],
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.description = description
+        self.broker: KafkaBroker = create_broker(settings, client_id=name)
+        self.router = KafkaRouter(
+            prefix=settings.kafka_topic_prefix,
+            middlewares=[dead_letter_middleware(service=name)],
+        )
+        self.publisher = EventPublisher(self.router, publishes, service=name)
+        self.consumes: list[str] = []
+        self.mongo: AsyncMongoClient[Document] | None = None
+        self._deps: DepsT | None = None
+        self._background: list[Callable[[DepsT], Awaitable[None]]] = []
+
+    @property
+    def deps(self) -> DepsT:
+        """The dependencies built by the service's setup (available once started)."""
+        if self._deps is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._deps
+
+    def subscriber(self, event: type[CloudEvent[Any]]) -> Callable[[HandlerT], HandlerT]:
+        """Subscribe to an event type's topic with the platform's consumer policy."""
+        self.consumes.append(event.event_type)
+        decorator = self.router.subscriber(
+            event.event_type,
+            group_id=f"{self.settings.consumer_group(self.name)}.{event.event_type}",
+            title=f"{event.event_type}:{self.name}",
+            **SUBSCRIBER_OPTIONS,
+        )
+        return cast("Callable[[HandlerT], HandlerT]", decorator)
+
+    def background(self, task: Callable[[DepsT], Awaitable[None]]) -> None:
+        """Run `task(deps)` for the life of the service (e.g. the reminder timer)."""
+        self._background.append(task)
+
+    def create_app(self, setup: Setup[DepsT]) -> AsgiFastStream:
+        """The FastStream application: the lifespan is this service's composition root."""
+        self.broker.include_router(self.router)
+
+        @asynccontextmanager
+        async def lifespan() -> AsyncIterator[None]:
+            await ensure_topics(self.settings, self.consumes + self.publisher.event_types)
+            self.mongo = create_client(self.settings, app_name=self.name)
+            try:
+                self._deps = await setup(
+                    self, service_database(self.mongo, self.settings, self.name)
+                )
+                deps = self._deps
+                tasks = [asyncio.ensure_future(task(deps)) for task in self._background]
+                try:
+                    yield
+                finally:
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+            finally:
+                await self.mongo.close()
+
+        return AsgiFastStream(
+            self.broker,
+            lifespan=lifespan,
+            asgi_routes=[("/health", self._liveness()), ("/ready", self._readiness())],
+            specification=self.specification(),
+            asyncapi_path="/docs/asyncapi",
+            logger=logging.getLogger(f"caprural.{self.name}"),
+        )
+
+    def specification(self) -> AsyncAPI:
+        """The AsyncAPI description of this service."""
+        return AsyncAPI(
+            self.broker,
+            title=f"Cap Rural PAT platform: {self.name} service",
+            version=API_VERSION,
+            description=self.description,
+            schema_version="3.0.0",
+        )
+
+    def _liveness(self) -> Any:
+        @get(description="Liveness: the process answers.")
+        async def health(scope: Scope) -> AsgiResponse:
+            return JSONResponse({"status": "ok", "service": self.name})
+
+        return health
+
+    def _readiness(self) -> Any:
+        @get(description="Readiness: Kafka and MongoDB answer.")
+        async def ready(scope: Scope) -> AsgiResponse:
+            kafka_ok = await self.broker.ping(timeout=3.0)
+            mongo_ok = self.mongo is not None and await ping(self.mongo)
+            body = {"service": self.name, "kafka": kafka_ok, "mongodb": mongo_ok}
+            return JSONResponse(body, status_code=200 if kafka_ok and mongo_ok else 503)
+
+        return ready
+
+
+def run(app: AsgiFastStream, settings: Settings, *, service: str) -> None:
+    """Serve the app (health on HEALTH_PORT); SIGTERM and SIGINT stop it gracefully."""
+    configure_logging(service=service, level=settings.log_level, fmt=settings.log_format)
+    options: dict[str, Any] = {
+        "host": settings.health_host,
+        "port": settings.health_port_for(service),
+        "log_config": None,
+        "access_log": "false",
+        "timeout_graceful_shutdown": 30,
+    }
+    asyncio.run(
+        app.run(log_level=logging.getLevelName(settings.log_level), run_extra_options=options)
+    )

@@ -1,0 +1,139 @@
+"""Typed configuration, read from environment variables (the same names everywhere).
+
+Any variable may instead be given as a file path in `<NAME>_FILE` (Docker/Compose
+secrets): `SMTP_PASSWORD_FILE=/run/secrets/smtp_password`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ServiceName = Literal["registration", "programme", "scheduling", "notifications"]
+SERVICES: tuple[ServiceName, ...] = ("registration", "programme", "scheduling", "notifications")
+DEFAULT_HEALTH_PORTS: dict[str, int] = {
+    "registration": 8081,
+    "programme": 8082,
+    "scheduling": 8083,
+    "notifications": 8084,
+}
+
+
+class FileSecretsSource(PydanticBaseSettingsSource):
+    """Reads `<NAME>_FILE` variables: the value is the content of that file, stripped."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{field_name.upper()}_FILE")
+        if not path:
+            return None, field_name, False
+        return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    """Every setting of the platform; services read configuration from here only."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    # Kafka
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092")
+    kafka_topic_prefix: str = Field(default="", max_length=100, pattern=r"^[A-Za-z0-9._-]*$")
+    kafka_partitions: int = Field(default=3, ge=1, le=64)
+    kafka_replication_factor: int = Field(default=1, ge=1, le=5)
+    kafka_enable_idempotence: bool = False
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+
+    # MongoDB
+    mongodb_url: SecretStr = Field(default=SecretStr("mongodb://127.0.0.1:27017"))
+    mongodb_database_prefix: str = Field(
+        default="caprural_", max_length=40, pattern=r"^[A-Za-z0-9_-]*$"
+    )
+
+    # SMTP
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str = "Cap Rural <pat@caprural.org>"
+    coordinator_emails: str = ""
+
+    # Domain
+    session_capacity: int = Field(default=30, ge=1, le=10_000)
+    webconference_base_url: str = Field(
+        default="https://visio.caprural.org/pat", pattern=r"^https?://\S+$"
+    )
+
+    # Process
+    service_name: str = ""
+    health_host: str = "0.0.0.0"
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(env_settings, EnvSettingsSource)
+        return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+    @field_validator("coordinator_emails")
+    @classmethod
+    def _strip_coordinators(cls, value: str) -> str:
+        return ",".join(part.strip() for part in value.split(",") if part.strip())
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Self:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required for SASL")
+        if self.smtp_password and not self.smtp_username:
+            raise ValueError("SMTP_PASSWORD is set but SMTP_USERNAME is not")
+        return self
+
+    @cached_property
+    def coordinators(self) -> tuple[str, ...]:
+        """COORDINATOR_EMAILS as a tuple of addresses."""
+        return tuple(self.coordinator_emails.split(",")) if self.coordinator_emails else ()
+
+    def database_name(self, service: str) -> str:
+        """Each service owns one database: `<prefix><service>`."""
+        return f"{self.mongodb_database_prefix}{service}"
+
+    def consumer_group(self, service: str) -> str:
+        """The consumer group of a service (scoped by the topic prefix)."""
+        return f"{self.kafka_topic_prefix}{service}"
+
+    def health_port_for(self, service: str) -> int:
+        """HEALTH_PORT, else the service's default port."""
+        return self.health_port or DEFAULT_HEALTH_PORTS.get(service, 8080)

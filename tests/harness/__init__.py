@@ -1,0 +1,1 @@
+"""Test harness: the embedded servers, publishing, waiting with deadlines, services."""
