@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         default="https://visio.caprural.org/pat", pattern=r"^https?://\S+$"
     )
 
+    # Timers (MongoDB-backed; the intervals only bound how late a due item is handled)
+    reminder_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
+    delivery_poll_seconds: float = Field(default=2.0, gt=0, le=600)
+    delivery_batch_size: int = Field(default=200, ge=1, le=10_000)
+    delivery_max_attempts: int = Field(default=50, ge=1, le=1000)
+
     # Process
     service_name: str = ""
     health_host: str = "0.0.0.0"
