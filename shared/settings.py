@@ -31,13 +31,14 @@ DEFAULT_HEALTH_PORTS: dict[str, int] = {
 
 
 class FileSecretsSource(PydanticBaseSettingsSource):
-    """Reads `<NAME>_FILE` variables: the value is the content of that file, stripped."""
+    """Reads `<NAME>_FILE` variables: the content of that file, stripped; empty is unset."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         path = os.environ.get(f"{field_name.upper()}_FILE")
         if not path:
             return None, field_name, False
-        return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        value = Path(path).read_text(encoding="utf-8").strip()
+        return value or None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -51,7 +52,7 @@ class FileSecretsSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """Every setting of the platform; services read configuration from here only."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
     # Kafka
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092")

@@ -1,12 +1,17 @@
-"""`caprural`: run the embedded stack, publish events as another system would."""
+"""`caprural`: run the embedded stack, publish events, and operate the platform."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+import urllib.request
 from pathlib import Path
 
+from shared.contract import EVENTS
+from shared.deadletters import REPLAY_GROUP, read_dead_letters, replay
+from shared.kafka import ensure_topics
 from shared.publishing import build_event, parse_payload, publish_events
 from shared.settings import Settings
 
@@ -37,6 +42,65 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _topics(args: argparse.Namespace) -> int:
+    created = asyncio.run(ensure_topics(Settings(), EVENTS, timeout=args.timeout))
+    print(f"{len(created)} topic(s) created; {len(EVENTS) * 2} expected in all")
+    return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    url = f"http://127.0.0.1:{args.port}/ready"
+    try:
+        with urllib.request.urlopen(url, timeout=4) as response:
+            print(response.read().decode())
+            return 0 if response.status == 200 else 1
+    except OSError as error:
+        print(f"not ready: {error}", file=sys.stderr)
+        return 1
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from services.programme.seed import seed
+
+    count = asyncio.run(seed(Settings()))
+    print(f"published {count} interview topic proposals (publishing again changes nothing)")
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from services.notifications.preview import write_previews
+
+    paths = write_previews(args.folder)
+    print(f"wrote {len(paths)} files under {args.folder}")
+    return 0
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    settings = Settings()
+    types = args.type or None
+    group = REPLAY_GROUP if args.action == "replay" or args.pending else None
+    letters = asyncio.run(read_dead_letters(settings, types, group=group))
+    for letter in letters:
+        print(
+            json.dumps(
+                {
+                    "dlq": letter.dlq_topic,
+                    "partition": letter.partition,
+                    "offset": letter.offset,
+                    "source": letter.source_topic,
+                    "error": letter.error,
+                },
+                ensure_ascii=False,
+            )
+        )
+    if args.action == "replay":
+        count = asyncio.run(replay(settings, letters))
+        print(f"replayed {count} message(s) to their source topics")
+    else:
+        print(f"{len(letters)} dead letter(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="caprural", description=__doc__)
@@ -61,7 +125,36 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("payload", help="JSON (the data, or a whole CloudEvent) or @file")
     publish.add_argument("--subject", default=None, help="CloudEvent subject / Kafka key")
     publish.set_defaults(func=_publish)
+
+    topics = commands.add_parser("topics", help="create every topic and DLQ (idempotent)")
+    topics.add_argument("--timeout", type=float, default=120.0, help="wait for Kafka (s)")
+    topics.set_defaults(func=_topics)
+
+    health = commands.add_parser("health", help="exit 0 when the local service is ready")
+    health.add_argument("--port", type=int, default=8080)
+    health.set_defaults(func=_health)
+
+    seed = commands.add_parser("seed", help="propose the nine interview topics (idempotent)")
+    seed.set_defaults(func=_seed)
+
+    preview = commands.add_parser("preview", help="render one email of every kind")
+    preview.add_argument("folder", type=Path, nargs="?", default=Path("var/preview"))
+    preview.set_defaults(func=_preview)
+
+    dlq = commands.add_parser("dlq", help="list or replay dead-lettered messages")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("--type", action="append", help="event type (repeatable); default all")
+    dlq.add_argument("--pending", action="store_true", help="list only what was not replayed yet")
+    dlq.set_defaults(func=_dlq)
     return parser
+
+
+def command_names() -> set[str]:
+    """The subcommands of `caprural`."""
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
 
 
 def main(argv: list[str] | None = None) -> None:
