@@ -71,6 +71,8 @@ class Service(Generic[DepsT]):
             event.event_type,
             group_id=f"{self.settings.consumer_group(self.name)}.{event.event_type}",
             title=f"{event.event_type}:{self.name}",
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 4),
             **SUBSCRIBER_OPTIONS,
         )
         return cast("Callable[[HandlerT], HandlerT]", decorator)

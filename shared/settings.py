@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=3, ge=1, le=64)
     kafka_replication_factor: int = Field(default=1, ge=1, le=5)
     kafka_enable_idempotence: bool = False
+    # How long a silent consumer keeps its partitions (Kafka accepts 6000 and more by
+    # default); a new consumer group also waits about half of it before its first
+    # assignment on the embedded broker.
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
