@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from shared.settings import Settings
-from tests.harness.infra import Infra, MailServer, embedded_infra
+from tests.harness.infra import Infra, MailServer, embedded_infra, make_settings
 from tests.harness.kafka import Publisher, Tap
 
 
@@ -26,28 +24,6 @@ def mail(infra: Infra) -> MailServer:
     """The SMTP sink (started again if a test stopped it)."""
     infra.mail.start()
     return infra.mail
-
-
-def make_settings(infra: Infra, **overrides: Any) -> Settings:
-    """Settings isolated by a random topic prefix and database prefix."""
-    token = uuid.uuid4().hex[:10]
-    values: dict[str, Any] = {
-        "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-        "kafka_topic_prefix": f"t{token}.",
-        "kafka_partitions": 3,
-        "mongodb_url": infra.mongodb_url,
-        "mongodb_database_prefix": f"t{token}_",
-        "smtp_host": infra.mail.host,
-        "smtp_port": infra.mail.port,
-        "coordinator_emails": f"coordination-{token}@caprural.test",
-        "mail_from": "Cap Rural <pat@caprural.test>",
-        "log_format": "text",
-        # Real Kafka refuses session timeouts under 6 s; the embedded broker assigns
-        # partitions to a new group after half of it, which keeps tests quick.
-        "kafka_session_timeout_ms": 6000 if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else 2000,
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture

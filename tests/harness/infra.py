@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
 from shared.devstack import processes
 from shared.devstack.mailsink import MailStore, start_controller
+from shared.settings import Settings
 
 
 @dataclass
@@ -86,3 +89,25 @@ def embedded_infra() -> Iterator[Infra]:
     finally:
         for child in reversed(started):
             child.stop()
+
+
+def make_settings(infra: Infra, **overrides: Any) -> Settings:
+    """Settings isolated by a random topic prefix and database prefix."""
+    token = uuid.uuid4().hex[:10]
+    values: dict[str, Any] = {
+        "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
+        "kafka_topic_prefix": f"t{token}.",
+        "kafka_partitions": 3,
+        "mongodb_url": infra.mongodb_url,
+        "mongodb_database_prefix": f"t{token}_",
+        "smtp_host": infra.mail.host,
+        "smtp_port": infra.mail.port,
+        "coordinator_emails": f"coordination-{token}@caprural.test",
+        "mail_from": "Cap Rural <pat@caprural.test>",
+        "log_format": "text",
+        # Real Kafka refuses session timeouts under 6 s; the embedded broker assigns
+        # partitions to a new group after half of it, which keeps tests quick.
+        "kafka_session_timeout_ms": 6000 if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else 2000,
+    }
+    values.update(overrides)
+    return Settings(**values)
