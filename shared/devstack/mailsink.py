@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,6 +29,7 @@ class Received:
     mail_from: str
     recipients: tuple[str, ...]
     data: bytes
+    received_at: float = field(default_factory=time.time)
 
     @property
     def message(self) -> EmailMessage:
