@@ -1,13 +1,23 @@
-"""Scheduling service wiring: every topic it reads and writes."""
+"""Scheduling service wiring: every topic it reads and writes.
+
+Reads: session_schedule_requested, session_reschedule_requested,
+session_cancel_requested, programme_published.
+Writes: session_scheduled, session_rescheduled, session_cancelled, session_rejected,
+session_reminder_due (the last one from the reminder timer).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import uuid
 
 from faststream.asgi import AsgiFastStream
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.scheduling import handlers
+from services.scheduling.handlers import Clock, Deps, system_clock
+from services.scheduling.repository import Repository
+from services.scheduling.timer import run_reminder_timer
+from shared.contract.programme import ProgrammePublished
 from shared.contract.scheduling import (
     SessionCancelled,
     SessionCancelRequested,
@@ -26,19 +36,16 @@ from shared.settings import Settings
 NAME = "scheduling"
 
 
-@dataclass(frozen=True)
-class Deps:
-    """What the handlers need, built once at start-up."""
-
-    inbox: Inbox
-
-
-def create_app(settings: Settings | None = None) -> AsgiFastStream:
-    """The scheduling service's FastStream application."""
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> AsgiFastStream:
+    """The scheduling service's FastStream application; `clock` replaces the real time."""
     service: Service[Deps] = Service(
         NAME,
         settings or Settings(),
-        description="Sessions, the bimonthly cadence, changes and reminders.",
+        description=(
+            "Sessions of the PAT/SAT practice-exchange group: requested sessions, the "
+            "bimonthly cadence of the published programme, changes, and durable J-7/J-1 "
+            "reminders."
+        ),
         publishes=[
             SessionScheduled,
             SessionRescheduled,
@@ -50,29 +57,40 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
 
     @service.subscriber(SessionScheduleRequested)
     async def on_session_schedule_requested(event: SessionScheduleRequested) -> None:
-        """session_schedule_requested."""
-        emissions = await service.deps.inbox.process(event, _no_effect)
-        await service.publisher.publish(emissions)
+        """Schedule a session (at most two hours, no holiday, no overlap) or reject it."""
+        await handlers.schedule_session(event, service.deps)
 
     @service.subscriber(SessionRescheduleRequested)
     async def on_session_reschedule_requested(event: SessionRescheduleRequested) -> None:
-        """session_reschedule_requested."""
-        emissions = await service.deps.inbox.process(event, _no_effect)
-        await service.publisher.publish(emissions)
+        """Move a future session to a slot that obeys the rules, or reject the request."""
+        await handlers.reschedule_session(event, service.deps)
 
     @service.subscriber(SessionCancelRequested)
     async def on_session_cancel_requested(event: SessionCancelRequested) -> None:
-        """session_cancel_requested."""
-        emissions = await service.deps.inbox.process(event, _no_effect)
-        await service.publisher.publish(emissions)
+        """Cancel a future session and its reminders, or reject the request."""
+        await handlers.cancel_session(event, service.deps)
+
+    @service.subscriber(ProgrammePublished)
+    async def on_programme_published(event: ProgrammePublished) -> None:
+        """Place the programme's topics on the bimonthly cadence; a new version updates them."""
+        await handlers.apply_programme(event, service.deps)
+
+    service.background(run_reminder_timer)
 
     async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        inbox = Inbox(svc.mongo, db)  # type: ignore[arg-type]
+        assert svc.mongo is not None
+        inbox = Inbox(svc.mongo, db)
+        repository = Repository(db)
         await inbox.create_indexes()
-        return Deps(inbox=inbox)
+        await repository.create_indexes()
+        return Deps(
+            inbox=inbox,
+            repository=repository,
+            publish=svc.publisher.publish,
+            clock=clock or system_clock,
+            webconference_base_url=svc.settings.webconference_base_url,
+            instance_id=f"{NAME}-{uuid.uuid4().hex[:12]}",
+            reminder_poll_seconds=svc.settings.reminder_poll_seconds,
+        )
 
     return service.create_app(setup)
-
-
-async def _no_effect(session: object) -> list[Any]:
-    return []

@@ -91,6 +91,9 @@ class SessionRejectedData(Data):
         "programme_published",
     ] = Field(description="The kind of request refused.")
     session_id: Identifier | None = Field(default=None, description="Session, if any.")
+    topic_id: Identifier | None = Field(
+        default=None, description="Programme topic, for a programme topic left without a slot."
+    )
     reason: Literal[
         "unknown_session",
         "past_session",
@@ -99,7 +102,11 @@ class SessionRejectedData(Data):
         "ends_before_start",
         "public_holiday",
         "overlap",
-    ] = Field(description="Rule that was broken.")
+        "no_slot",
+    ] = Field(
+        description="Rule that was broken (no_slot: a programme topic found no free slot "
+        "on the cadence before the end of its year)."
+    )
     detail: Reason = Field(description="Explanation.")
 
 

@@ -1,0 +1,120 @@
+"""Domain values to contract events (deterministic ids: derived from their cause)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from services.scheduling.domain import Rejection, ReminderKind, Session
+from shared.contract.scheduling import (
+    SessionCancelled,
+    SessionCancelledData,
+    SessionRejected,
+    SessionRejectedData,
+    SessionReminderDue,
+    SessionReminderDueData,
+    SessionRescheduled,
+    SessionRescheduledData,
+    SessionScheduled,
+    SessionScheduledData,
+)
+
+SOURCE = "urn:caprural:scheduling"
+
+RequestType = Literal[
+    "session_schedule_requested",
+    "session_reschedule_requested",
+    "session_cancel_requested",
+    "programme_published",
+]
+
+
+def _fields(session: Session) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "topic_id": session.topic_id,
+        "title": session.title,
+        "question": session.question,
+        "starts_at": session.slot.starts_at,
+        "ends_at": session.slot.ends_at,
+        "join_url": session.join_url,
+        "sequence": session.sequence,
+    }
+
+
+def scheduled(session: Session, *, cause_id: str, now: datetime) -> SessionScheduled:
+    """session_scheduled."""
+    return SessionScheduled.create(
+        SessionScheduledData(**_fields(session)),
+        source=SOURCE,
+        subject=session.session_id,
+        cause_id=cause_id,
+        discriminator=session.session_id,
+        time=now,
+    )
+
+
+def rescheduled(
+    session: Session, *, previous_starts_at: datetime, cause_id: str, now: datetime
+) -> SessionRescheduled:
+    """session_rescheduled (the session carries its new sequence)."""
+    return SessionRescheduled.create(
+        SessionRescheduledData(**_fields(session), previous_starts_at=previous_starts_at),
+        source=SOURCE,
+        subject=session.session_id,
+        cause_id=cause_id,
+        discriminator=session.session_id,
+        time=now,
+    )
+
+
+def cancelled(session: Session, *, cause_id: str, now: datetime) -> SessionCancelled:
+    """session_cancelled."""
+    return SessionCancelled.create(
+        SessionCancelledData(**_fields(session), reason=session.cancel_reason or "Annulée."),
+        source=SOURCE,
+        subject=session.session_id,
+        cause_id=cause_id,
+        discriminator=session.session_id,
+        time=now,
+    )
+
+
+def rejected(
+    rejection: Rejection,
+    *,
+    request_type: RequestType,
+    cause_id: str,
+    now: datetime,
+    session_id: str | None = None,
+    topic_id: str | None = None,
+) -> SessionRejected:
+    """session_rejected, keyed by the session (or topic) it is about."""
+    data = SessionRejectedData(
+        request_type=request_type,
+        session_id=session_id,
+        topic_id=topic_id,
+        reason=rejection.reason,
+        detail=rejection.detail,
+    )
+    return SessionRejected.create(
+        data,
+        source=SOURCE,
+        subject=session_id or topic_id,
+        cause_id=cause_id,
+        discriminator=topic_id or "",
+        time=now,
+    )
+
+
+def reminder_due(session: Session, *, kind: ReminderKind, due_at: datetime) -> SessionReminderDue:
+    """session_reminder_due: its id depends on the session, kind and sequence only, so
+    that a reminder re-published after a crash keeps its id (and its bytes)."""
+    return SessionReminderDue.create(
+        SessionReminderDueData(**_fields(session), remind=kind),
+        source=SOURCE,
+        subject=session.session_id,
+        cause_id=session.session_id,
+        discriminator=f"{kind}/{session.sequence}",
+        time=due_at,
+    )
