@@ -1,13 +1,20 @@
-"""Programme service wiring: every topic it reads and writes."""
+"""Programme service wiring: every topic it reads and writes.
+
+Reads topic_proposed, topic_commented, topic_vote_cast, programme_publication_requested
+and, for its members projection, member_registered, member_left, member_erased.
+Writes topic_accepted, ballot_rejected, programme_published.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
 
 from faststream.asgi import AsgiFastStream
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.programme import handlers
+from services.programme.handlers import Clock, Deps
+from services.programme.repository import ProgrammeRepository
 from shared.contract.programme import (
     BallotRejected,
     ProgrammePublicationRequested,
@@ -17,6 +24,7 @@ from shared.contract.programme import (
     TopicProposed,
     TopicVoteCast,
 )
+from shared.contract.registration import MemberErased, MemberLeft, MemberRegistered
 from shared.inbox import Inbox
 from shared.mongo import Document
 from shared.service import Service
@@ -25,53 +33,63 @@ from shared.settings import Settings
 NAME = "programme"
 
 
-@dataclass(frozen=True)
-class Deps:
-    """What the handlers need, built once at start-up."""
-
-    inbox: Inbox
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-def create_app(settings: Settings | None = None) -> AsgiFastStream:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> AsgiFastStream:
     """The programme service's FastStream application."""
     service: Service[Deps] = Service(
         NAME,
         settings or Settings(),
-        description="Topics, ballots and the annual programme.",
-        publishes=[TopicAccepted, ProgrammePublished, BallotRejected],
+        description="Topics proposed, debated and prioritised by the members; the annual "
+        "programme ranked from their ballots (modified Borda count).",
+        publishes=[TopicAccepted, BallotRejected, ProgrammePublished],
     )
 
     @service.subscriber(TopicProposed)
     async def on_topic_proposed(event: TopicProposed) -> None:
-        """topic_proposed."""
-        emissions = await service.deps.inbox.process(event, _no_effect)
-        await service.publisher.publish(emissions)
+        """Store a proposed topic, or attach it to the topic with the same title."""
+        await handlers.accept_topic(event, service.deps)
 
     @service.subscriber(TopicCommented)
     async def on_topic_commented(event: TopicCommented) -> None:
-        """topic_commented."""
-        emissions = await service.deps.inbox.process(event, _no_effect)
-        await service.publisher.publish(emissions)
+        """Append a contribution to a topic; an unknown topic is dead-lettered."""
+        await handlers.record_comment(event, service.deps)
 
     @service.subscriber(TopicVoteCast)
     async def on_topic_vote_cast(event: TopicVoteCast) -> None:
-        """topic_vote_cast."""
-        emissions = await service.deps.inbox.process(event, _no_effect)
-        await service.publisher.publish(emissions)
+        """Store a member's ballot (the latest replaces the earlier) or reject it whole."""
+        await handlers.cast_vote(event, service.deps)
 
     @service.subscriber(ProgrammePublicationRequested)
     async def on_programme_publication_requested(event: ProgrammePublicationRequested) -> None:
-        """programme_publication_requested."""
-        emissions = await service.deps.inbox.process(event, _no_effect)
-        await service.publisher.publish(emissions)
+        """Rank the topics from the stored ballots and publish the year's next version."""
+        await handlers.publish_programme(event, service.deps)
+
+    @service.subscriber(MemberRegistered)
+    async def on_member_registered(event: MemberRegistered) -> None:
+        """Add a member to the projection of those who may vote."""
+        await handlers.record_member(event, service.deps)
+
+    @service.subscriber(MemberLeft)
+    async def on_member_left(event: MemberLeft) -> None:
+        """Mark a member as gone and withdraw their ballot."""
+        await handlers.record_departure(event, service.deps)
+
+    @service.subscriber(MemberErased)
+    async def on_member_erased(event: MemberErased) -> None:
+        """Erase a former member's personal data from every collection."""
+        await handlers.erase_member(event, service.deps)
 
     async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        inbox = Inbox(svc.mongo, db)  # type: ignore[arg-type]
+        assert svc.mongo is not None
+        inbox = Inbox(svc.mongo, db)
+        repository = ProgrammeRepository(db)
         await inbox.create_indexes()
-        return Deps(inbox=inbox)
+        await repository.create_indexes()
+        return Deps(
+            inbox=inbox, repository=repository, publisher=svc.publisher, clock=clock or _now
+        )
 
     return service.create_app(setup)
-
-
-async def _no_effect(session: object) -> list[Any]:
-    return []
