@@ -1,0 +1,161 @@
+"""The events the registration service emits, built from its records (deterministic ids)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from services.registration.domain import Refusal, person_tag
+from services.registration.records import Member, Participant
+from shared.contract import CloudEvent
+from shared.contract.registration import (
+    MemberErased,
+    MemberErasedData,
+    MemberLeft,
+    MemberLeftData,
+    MemberRegistered,
+    MemberRegisteredData,
+    ParticipantEnrolled,
+    ParticipantEnrolledData,
+    ParticipantWithdrawn,
+    ParticipantWithdrawnData,
+    RegistrationRejected,
+    RegistrationRejectedData,
+    SessionSignupRejected,
+    SessionSignupRejectedData,
+)
+
+SOURCE = "urn:caprural:registration"
+
+WithdrawalReason = Literal["cancelled_by_participant", "member_left", "session_cancelled"]
+
+
+def member_registered(member: Member, *, cause: CloudEvent[Any]) -> MemberRegistered:
+    """A member joined (or joined again after leaving)."""
+    data = MemberRegisteredData(
+        member_id=member.member_id,
+        email=member.email,
+        first_name=member.first_name,
+        last_name=member.last_name,
+        role=member.role,
+        organisation=member.organisation,
+        territory=member.territory,
+        approach="SAT" if member.approach == "SAT" else "PAT",
+        topics_of_interest=list(member.topics_of_interest),
+        registered_at=member.registered_at,
+    )
+    return MemberRegistered.create(
+        data, source=SOURCE, subject=member.member_id, cause_id=cause.id, time=member.registered_at
+    )
+
+
+def registration_rejected(
+    refusal: Refusal, *, email: str, first_name: str, cause: CloudEvent[Any], at: datetime
+) -> RegistrationRejected:
+    """A registration was refused, with the French reason."""
+    data = RegistrationRejectedData.model_validate(
+        {
+            "email": email,
+            "first_name": first_name,
+            "reason": refusal.reason,
+            "detail": refusal.detail,
+        }
+    )
+    return RegistrationRejected.create(
+        data, source=SOURCE, subject=person_tag(email), cause_id=cause.id, time=at
+    )
+
+
+def signup_rejected(
+    refusal: Refusal,
+    *,
+    session_id: str,
+    email: str,
+    first_name: str,
+    cause: CloudEvent[Any],
+    at: datetime,
+) -> SessionSignupRejected:
+    """A sign-up was refused, with the French reason."""
+    data = SessionSignupRejectedData.model_validate(
+        {
+            "session_id": session_id,
+            "email": email,
+            "first_name": first_name,
+            "reason": refusal.reason,
+            "detail": refusal.detail,
+        }
+    )
+    return SessionSignupRejected.create(
+        data, source=SOURCE, subject=session_id, cause_id=cause.id, time=at
+    )
+
+
+def participant_enrolled(
+    participant: Participant,
+    *,
+    cause: CloudEvent[Any],
+    at: datetime,
+    waitlist_position: int | None = None,
+    promoted: bool = False,
+) -> ParticipantEnrolled:
+    """A place (or a waitlist position), new or obtained by promotion."""
+    data = ParticipantEnrolledData(
+        session_id=participant.session_id,
+        participant_id=participant.participant_id,
+        email=participant.email,
+        first_name=participant.first_name,
+        last_name=participant.last_name,
+        status="enrolled" if promoted else participant.status,
+        waitlist_position=waitlist_position,
+        promoted=promoted,
+        is_member=participant.is_member,
+    )
+    return ParticipantEnrolled.create(
+        data,
+        source=SOURCE,
+        subject=participant.session_id,
+        cause_id=cause.id,
+        discriminator=participant.participant_id,
+        time=at,
+    )
+
+
+def participant_withdrawn(
+    participant: Participant, *, reason: WithdrawalReason, cause: CloudEvent[Any], at: datetime
+) -> ParticipantWithdrawn:
+    """A place or waitlist position was given up."""
+    data = ParticipantWithdrawnData(
+        session_id=participant.session_id,
+        participant_id=participant.participant_id,
+        email=participant.email,
+        reason=reason,
+    )
+    return ParticipantWithdrawn.create(
+        data,
+        source=SOURCE,
+        subject=participant.session_id,
+        cause_id=cause.id,
+        discriminator=participant.participant_id,
+        time=at,
+    )
+
+
+def member_left(member: Member, *, erase: bool, cause: CloudEvent[Any], at: datetime) -> MemberLeft:
+    """The member left; they get nothing more."""
+    data = MemberLeftData(
+        member_id=member.member_id, email=member.email, first_name=member.first_name, erase=erase
+    )
+    return MemberLeft.create(
+        data, source=SOURCE, subject=member.member_id, cause_id=cause.id, time=at
+    )
+
+
+def member_erased(member: Member, *, cause: CloudEvent[Any], at: datetime) -> MemberErased:
+    """Every service must now forget the member's personal data."""
+    return MemberErased.create(
+        MemberErasedData(member_id=member.member_id),
+        source=SOURCE,
+        subject=member.member_id,
+        cause_id=cause.id,
+        time=at,
+    )

@@ -1,0 +1,61 @@
+"""What the registration service stores: members, its view of sessions, participants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from services.registration.domain import PlaceStatus, SessionView
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of the group; `email_key` is unique among stored members."""
+
+    member_id: str
+    email_key: str
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+    organisation: str
+    territory: str
+    approach: str
+    topics_of_interest: tuple[str, ...]
+    registered_at: datetime
+    status: Literal["active", "left"] = "active"
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """The service's projection of a session (from the scheduling service's facts)."""
+
+    session_id: str
+    starts_at: datetime
+    ends_at: datetime
+    sequence: int
+    cancelled: bool = False
+
+    @property
+    def view(self) -> SessionView:
+        """What the sign-up rules look at."""
+        return SessionView(self.session_id, self.starts_at, self.cancelled)
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A person holding a place or a waitlist position in one session."""
+
+    participant_id: str
+    session_id: str
+    email_key: str
+    email: str
+    first_name: str
+    last_name: str
+    organisation: str | None
+    status: PlaceStatus
+    rank: int
+    """Order of sign-up within the session (the waitlist's order)."""
+    signed_up_at: datetime
+    is_member: bool
