@@ -1,0 +1,325 @@
+"""Handlers: update the recipients projection, decide which emails an event warrants.
+
+Each handler runs its effects in one transaction with the record of the event id
+(`Inbox.process`), so a redelivered event has no second effect; the deliveries it
+stores are sent by the background sender, which it wakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from services.notifications.domain import (
+    KEEPS_AFTER_LEAVING,
+    SIGNUP_KINDS,
+    Recipient,
+    email_key,
+    is_newer_session,
+    signup_kind,
+)
+from services.notifications.letters import letter_for, parse_cause
+from services.notifications.outbox import Dispatch
+from services.notifications.rendering import Renderer
+from services.notifications.repository import Repository
+from shared.contract import CloudEvent
+from shared.contract.notifications import EmailKind
+from shared.contract.programme import BallotRejected, ProgrammePublished, TopicAccepted
+from shared.contract.registration import (
+    MemberErased,
+    MemberLeft,
+    MemberRegistered,
+    ParticipantEnrolled,
+    ParticipantWithdrawn,
+    RegistrationRejected,
+    SessionSignupRejected,
+)
+from shared.contract.scheduling import (
+    SessionCancelled,
+    SessionReminderDue,
+    SessionRescheduled,
+    SessionScheduled,
+)
+from shared.inbox import Inbox
+from shared.kafka import EventPublisher
+from shared.settings import Settings
+
+Clock = Callable[[], datetime]
+Tx = AsyncClientSession
+Decide = Callable[[Tx], Awaitable[Sequence[Dispatch]]]
+
+
+def system_clock() -> datetime:
+    """The real time."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers and the sender need, built once at start-up."""
+
+    inbox: Inbox
+    repo: Repository
+    renderer: Renderer
+    publisher: EventPublisher
+    settings: Settings
+    clock: Clock
+    wake: asyncio.Event
+
+
+def dispatch(
+    event: CloudEvent[Any], kind: EmailKind, recipients: Sequence[Recipient], **extra: Any
+) -> Dispatch:
+    """One kind of email for `event`, to `recipients`."""
+    return Dispatch(
+        kind=kind,
+        cause_id=event.id,
+        cause_type=event.type,
+        cause_time=event.time,
+        data=event.data.model_dump(mode="json"),
+        recipients=tuple(recipients),
+        **extra,
+    )
+
+
+def personal(
+    event: CloudEvent[Any], kind: EmailKind, recipient: Recipient, **extra: Any
+) -> Dispatch:
+    """An email to one person, made from data about them (erasable by their address)."""
+    return dispatch(event, kind, [recipient], personal_keys=(recipient.key,), **extra)
+
+
+async def record(event: CloudEvent[Any], deps: Deps, decide: Decide) -> None:
+    """Run `decide` once for the event id and store the deliveries it asks for."""
+
+    async def work(session: Tx) -> list[CloudEvent[Any]]:
+        for planned in await decide(session):
+            check_renders(planned, deps)
+            await deps.repo.add(planned, now=deps.clock(), session=session)
+        return []
+
+    emissions = await deps.inbox.process(event, work)
+    await deps.publisher.publish(emissions)
+    deps.wake.set()
+
+
+def check_renders(planned: Dispatch, deps: Deps) -> None:
+    """Render the first email now: a broken template fails the event, loudly."""
+    if not planned.recipients or (planned.kind in SIGNUP_KINDS and planned.session is None):
+        return
+    cause = parse_cause(
+        planned.kind,
+        planned.data,
+        time=planned.cause_time,
+        organizer=deps.settings.mail_from,
+        session=planned.session,
+    )
+    deps.renderer.render(letter_for(cause), planned.recipients[0])
+
+
+# --- registration ---------------------------------------------------------------------
+
+
+async def welcome_member(event: MemberRegistered, deps: Deps) -> None:
+    """Add the member to the projection and welcome them (unless they already left)."""
+    data = event.data
+    member = Recipient(data.email, data.first_name, data.last_name)
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        if await deps.repo.member(data.member_id, session=tx) is not None:
+            return []  # known already, or a tombstone: left or erased first
+        await deps.repo.add_member(data.member_id, member, session=tx)
+        return [personal(event, "welcome", member)]
+
+    await record(event, deps, decide)
+
+
+async def explain_rejection(event: RegistrationRejected, deps: Deps) -> None:
+    """Tell the person why the registration was refused, and how to join sessions."""
+    person = Recipient(event.data.email, event.data.first_name)
+    await record(event, deps, _always([personal(event, "rejection", person)]))
+
+
+async def confirm_leave(event: MemberLeft, deps: Deps) -> None:
+    """Stop every email to a member who left; confirm their leaving (once)."""
+    data = event.data
+    person = Recipient(data.email, data.first_name)
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        known = await deps.repo.member(data.member_id, session=tx)
+        erased = bool(known and known.get("erased"))
+        await deps.repo.mark_left(data.member_id, person, session=tx)
+        await deps.repo.withdraw_person(person.key, as_of=event.time, session=tx)
+        await deps.repo.cancel_pending(person.key, keep=sorted(KEEPS_AFTER_LEAVING), session=tx)
+        erase_after = data.erase or erased
+        return [personal(event, "leave_confirmation", person, erase_after_send=erase_after)]
+
+    await record(event, deps, decide)
+
+
+async def erase_member(event: MemberErased, deps: Deps) -> None:
+    """Erase the person's address and names from the projection, deliveries and contents."""
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        key = await deps.repo.mark_erased(event.data.member_id, session=tx)
+        if key is not None:
+            await deps.repo.erase_person(key, session=tx)
+        return []
+
+    await record(event, deps, decide)
+
+
+async def confirm_signup(event: ParticipantEnrolled, deps: Deps) -> None:
+    """Record the participant; confirm the place (with the ICS) or the waitlist position."""
+    data = event.data
+    person = Recipient(data.email, data.first_name, data.last_name)
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        fields = {**_person(person), "session_id": data.session_id, "status": data.status}
+        applied = await deps.repo.save_participant(
+            data.participant_id, fields, as_of=event.time, session=tx
+        )
+        if not applied:
+            return []  # a later change (a withdrawal) is already known
+        kind = signup_kind(status=data.status, promoted=data.promoted)
+        return [personal(event, kind, person, session_id=data.session_id)]
+
+    await record(event, deps, decide)
+
+
+async def forget_participation(event: ParticipantWithdrawn, deps: Deps) -> None:
+    """A participant is no longer invited (but still told if the session is cancelled)."""
+    data = event.data
+    status = "session_cancelled" if data.reason == "session_cancelled" else "withdrawn"
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        fields = {"session_id": data.session_id, "email": data.email, "status": status}
+        fields.update(email_key=email_key(data.email), reason=data.reason)
+        await deps.repo.save_participant(data.participant_id, fields, as_of=event.time, session=tx)
+        return []
+
+    await record(event, deps, decide)
+
+
+async def explain_signup_rejection(event: SessionSignupRejected, deps: Deps) -> None:
+    """Tell the person why the sign-up was refused."""
+    data = event.data
+    person = Recipient(data.email, data.first_name)
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        known = await deps.repo.session_doc(data.session_id, session=tx)
+        snapshot = known["data"] if known else None
+        return [personal(event, "signup_rejection", person, session=snapshot)]
+
+    await record(event, deps, decide)
+
+
+# --- programme ------------------------------------------------------------------------
+
+
+async def acknowledge_topic(event: TopicAccepted, deps: Deps) -> None:
+    """Thank the proposer; tell the coordinators."""
+    proposer = event.data.proposed_by
+    person = Recipient(proposer.email, proposer.name)
+    planned = [personal(event, "topic_acknowledgement", person)]
+    coordinators = [Recipient(address) for address in deps.settings.coordinators]
+    if coordinators:
+        keys = (person.key,)
+        planned.append(dispatch(event, "topic_notice", coordinators, personal_keys=keys))
+    await record(event, deps, _always(planned))
+
+
+async def announce_programme(event: ProgrammePublished, deps: Deps) -> None:
+    """Send the published programme to every member."""
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        members = await deps.repo.active_members(session=tx)
+        return [dispatch(event, "programme_announcement", members)]
+
+    await record(event, deps, decide)
+
+
+async def explain_ballot_rejection(event: BallotRejected, deps: Deps) -> None:
+    """Tell the voter why the ballot was refused."""
+    person = Recipient(event.data.email)
+    await record(event, deps, _always([personal(event, "ballot_rejection", person)]))
+
+
+# --- scheduling -----------------------------------------------------------------------
+
+SessionEvent = SessionScheduled | SessionRescheduled | SessionCancelled
+
+
+async def invite_to_session(event: SessionEvent, deps: Deps) -> None:
+    """Invite, update or cancel: members and the session's participants, with the ICS."""
+    data = event.data
+    cancelled = isinstance(event, SessionCancelled)
+    kinds: dict[str, EmailKind] = {
+        "session_scheduled": "session_invitation",
+        "session_rescheduled": "session_update",
+        "session_cancelled": "session_cancellation",
+    }
+    statuses = ["enrolled", "waitlisted", "session_cancelled"] if cancelled else ["enrolled"]
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        known = await deps.repo.session_doc(data.session_id, session=tx)
+        newer = is_newer_session(
+            stored_sequence=known["sequence"] if known else None, incoming_sequence=data.sequence
+        )
+        if newer or cancelled:
+            await deps.repo.save_session(
+                data.session_id,
+                data.model_dump(mode="json"),
+                sequence=max(data.sequence, known["sequence"] if known else 0),
+                cancelled=cancelled,
+                session=tx,
+            )
+        if not cancelled and (not newer or (known and known.get("cancelled"))):
+            return []  # superseded by a later version, or the session is cancelled
+        recipients = await _session_recipients(deps, data.session_id, statuses, tx)
+        return [dispatch(event, kinds[event.type], recipients, session_id=data.session_id)]
+
+    await record(event, deps, decide)
+
+
+async def remind_session(event: SessionReminderDue, deps: Deps) -> None:
+    """Remind members and participants (never for a cancelled session)."""
+    data = event.data
+
+    async def decide(tx: Tx) -> list[Dispatch]:
+        known = await deps.repo.session_doc(data.session_id, session=tx)
+        if known and known.get("cancelled"):
+            return []
+        recipients = await _session_recipients(deps, data.session_id, ["enrolled"], tx)
+        return [dispatch(event, "reminder", recipients, session_id=data.session_id)]
+
+    await record(event, deps, decide)
+
+
+async def _session_recipients(
+    deps: Deps, session_id: str, statuses: list[str], tx: Tx
+) -> list[Recipient]:
+    members = await deps.repo.active_members(session=tx)
+    participants = await deps.repo.participants(session_id, statuses=statuses, session=tx)
+    return members + participants
+
+
+def _always(planned: list[Dispatch]) -> Decide:
+    async def decide(tx: Tx) -> list[Dispatch]:
+        return planned
+
+    return decide
+
+
+def _person(recipient: Recipient) -> dict[str, Any]:
+    return {
+        "email": recipient.email,
+        "email_key": recipient.key,
+        "first_name": recipient.first_name,
+        "last_name": recipient.last_name,
+    }

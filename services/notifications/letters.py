@@ -1,0 +1,292 @@
+"""What each email says: its subject, template and context, from the event that caused it.
+
+A `Letter` is what every recipient of one fan-out shares (rendered once); the
+greeting is added per recipient when the templates are rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from services.notifications.domain import header_safe
+from services.notifications.french import long_date, slot
+from services.notifications.ics import Method, SessionCalendar, session_calendar
+from shared.contract.notifications import EmailKind
+from shared.contract.programme import BallotRejectedData, ProgrammePublishedData, TopicAcceptedData
+from shared.contract.registration import (
+    MemberLeftData,
+    MemberRegisteredData,
+    ParticipantEnrolledData,
+    RegistrationRejectedData,
+    SessionSignupRejectedData,
+)
+from shared.contract.scheduling import (
+    SessionCancelledData,
+    SessionData,
+    SessionReminderDueData,
+    SessionRescheduledData,
+    SessionScheduledData,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+GROUP = "groupe d'échange PAT/SAT"
+ROLES = {"charge_de_mission": "chargé·e de mission", "chef_de_projet": "chef·fe de projet"}
+ORIGINS = {"interview": "entretiens préalables", "member": "membre", "coordinator": "coordination"}
+
+
+class LetterError(ValueError):
+    """The stored content cannot make this kind of email (a bug, or a missing session)."""
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One kind of email for one cause, before the recipient's greeting."""
+
+    kind: EmailKind
+    subject: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    calendar: SessionCalendar | None = None
+
+    @property
+    def template(self) -> str:
+        """Templates are named after the kind: `<kind>.html` and `<kind>.txt`."""
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What a letter is made from: the cause event's data and time, the session if any."""
+
+    kind: EmailKind
+    data: BaseModel
+    time: datetime
+    organizer: str
+    session: SessionData | None = None
+
+
+def _subject(text: str) -> str:
+    return header_safe(text, limit=180)
+
+
+def _session_view(session: SessionData) -> dict[str, Any]:
+    return {
+        "title": session.title,
+        "question": session.question,
+        "when": slot(session.starts_at, session.ends_at),
+        "join_url": session.join_url,
+    }
+
+
+def _calendar(cause: Cause, session: SessionData, method: Method) -> SessionCalendar:
+    description = f"{session.question}\n\nRejoindre la webconférence : {session.join_url}"
+    return session_calendar(
+        session, method=method, organizer=cause.organizer, stamp=cause.time, description=description
+    )
+
+
+def _need_session(cause: Cause) -> SessionData:
+    if cause.session is None:
+        raise LetterError(f"{cause.kind} needs the session, which is not known yet")
+    return cause.session
+
+
+def welcome(cause: Cause) -> Letter:
+    member = _as(cause, MemberRegisteredData)
+    context = {
+        "member": member,
+        "role": ROLES.get(member.role, member.role),
+        "registered_on": long_date(member.registered_at),
+    }
+    return Letter("welcome", _subject(f"Bienvenue dans le {GROUP}"), context)
+
+
+def rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, RegistrationRejectedData)
+    subjects = {
+        "not_eligible": f"Votre demande d'inscription au {GROUP}",
+        "already_member": f"Vous êtes déjà membre du {GROUP}",
+        "invalid": "Votre demande d'inscription est incomplète",
+    }
+    return Letter("rejection", _subject(subjects[refusal.reason]), {"refusal": refusal})
+
+
+def topic_acknowledgement(cause: Cause) -> Letter:
+    topic = _as(cause, TopicAcceptedData)
+    return Letter(
+        "topic_acknowledgement",
+        _subject(f"Merci pour votre proposition : {topic.title}"),
+        {"topic": topic},
+    )
+
+
+def topic_notice(cause: Cause) -> Letter:
+    topic = _as(cause, TopicAcceptedData)
+    prefix = "Proposition rattachée" if topic.duplicate_of else "Nouveau sujet proposé"
+    return Letter(
+        "topic_notice",
+        _subject(f"{prefix} : {topic.title}"),
+        {"topic": topic, "origin": ORIGINS[topic.origin]},
+    )
+
+
+def programme_announcement(cause: Cause) -> Letter:
+    programme = _as(cause, ProgrammePublishedData)
+    verb = "est publié" if programme.version == 1 else "est mis à jour"
+    return Letter(
+        "programme_announcement",
+        _subject(f"Le programme {programme.year} du {GROUP} {verb}"),
+        {"programme": programme},
+    )
+
+
+def session_invitation(cause: Cause) -> Letter:
+    session = _as(cause, SessionScheduledData)
+    view = _session_view(session)
+    return Letter(
+        "session_invitation",
+        _subject(f"Invitation : {session.title} – {view['when']}"),
+        {"session": view},
+        _calendar(cause, session, "REQUEST"),
+    )
+
+
+def session_update(cause: Cause) -> Letter:
+    session = _as(cause, SessionRescheduledData)
+    view = _session_view(session)
+    previous = long_date(session.previous_starts_at)
+    return Letter(
+        "session_update",
+        _subject(f"Nouvel horaire : {session.title} – {view['when']}"),
+        {"session": view, "previous": previous},
+        _calendar(cause, session, "REQUEST"),
+    )
+
+
+def session_cancellation(cause: Cause) -> Letter:
+    session = _as(cause, SessionCancelledData)
+    view = _session_view(session)
+    return Letter(
+        "session_cancellation",
+        _subject(f"Séance annulée : {session.title} – {view['when']}"),
+        {"session": view, "reason": session.reason},
+        _calendar(cause, session, "CANCEL"),
+    )
+
+
+def reminder(cause: Cause) -> Letter:
+    session = _as(cause, SessionReminderDueData)
+    view = _session_view(session)
+    soon = "demain" if session.remind == "J-1" else "dans 7 jours"
+    return Letter(
+        "reminder",
+        _subject(f"Rappel : {session.title} {soon} – {view['when']}"),
+        {"session": view, "soon": soon},
+    )
+
+
+def _signup(cause: Cause, subject: str, *, with_calendar: bool) -> Letter:
+    enrolment = _as(cause, ParticipantEnrolledData)
+    session = _need_session(cause)
+    view = _session_view(session)
+    calendar = _calendar(cause, session, "REQUEST") if with_calendar else None
+    context = {"session": view, "enrolment": enrolment}
+    return Letter(
+        cause.kind, _subject(f"{subject} : {session.title} – {view['when']}"), context, calendar
+    )
+
+
+def signup_confirmation(cause: Cause) -> Letter:
+    return _signup(cause, "Inscription confirmée", with_calendar=True)
+
+
+def signup_waitlist(cause: Cause) -> Letter:
+    return _signup(cause, "Liste d'attente", with_calendar=False)
+
+
+def signup_promotion(cause: Cause) -> Letter:
+    return _signup(cause, "Une place s'est libérée", with_calendar=True)
+
+
+def signup_rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, SessionSignupRejectedData)
+    view = _session_view(cause.session) if cause.session else None
+    title = f" : {cause.session.title}" if cause.session else ""
+    return Letter(
+        "signup_rejection",
+        _subject(f"Inscription impossible{title}"),
+        {"refusal": refusal, "session": view},
+    )
+
+
+def ballot_rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, BallotRejectedData)
+    return Letter(
+        "ballot_rejection",
+        _subject("Votre vote n'a pas pu être pris en compte"),
+        {"refusal": refusal},
+    )
+
+
+def leave_confirmation(cause: Cause) -> Letter:
+    departure = _as(cause, MemberLeftData)
+    return Letter(
+        "leave_confirmation",
+        _subject(f"Vous avez quitté le {GROUP}"),
+        {"erase": departure.erase},
+    )
+
+
+LETTERS: dict[EmailKind, tuple[type[BaseModel], Callable[[Cause], Letter]]] = {
+    "welcome": (MemberRegisteredData, welcome),
+    "rejection": (RegistrationRejectedData, rejection),
+    "topic_acknowledgement": (TopicAcceptedData, topic_acknowledgement),
+    "topic_notice": (TopicAcceptedData, topic_notice),
+    "programme_announcement": (ProgrammePublishedData, programme_announcement),
+    "session_invitation": (SessionScheduledData, session_invitation),
+    "session_update": (SessionRescheduledData, session_update),
+    "session_cancellation": (SessionCancelledData, session_cancellation),
+    "reminder": (SessionReminderDueData, reminder),
+    "signup_confirmation": (ParticipantEnrolledData, signup_confirmation),
+    "signup_waitlist": (ParticipantEnrolledData, signup_waitlist),
+    "signup_promotion": (ParticipantEnrolledData, signup_promotion),
+    "signup_rejection": (SessionSignupRejectedData, signup_rejection),
+    "ballot_rejection": (BallotRejectedData, ballot_rejection),
+    "leave_confirmation": (MemberLeftData, leave_confirmation),
+}
+"""Every kind of email: the data model it is made from, and how."""
+
+
+def letter_for(cause: Cause) -> Letter:
+    """The letter of a cause."""
+    return LETTERS[cause.kind][1](cause)
+
+
+def parse_cause(
+    kind: EmailKind,
+    data: Mapping[str, Any],
+    *,
+    time: datetime,
+    organizer: str,
+    session: Mapping[str, Any] | None = None,
+) -> Cause:
+    """A cause from stored JSON (what a content document keeps)."""
+    model = LETTERS[kind][0]
+    return Cause(
+        kind=kind,
+        data=model.model_validate(data),
+        time=time,
+        organizer=organizer,
+        session=SessionData.model_validate(session) if session is not None else None,
+    )
+
+
+def _as(cause: Cause, model: type[ModelT]) -> ModelT:
+    if not isinstance(cause.data, model):
+        raise LetterError(f"{cause.kind} is made from {model.__name__}, not {type(cause.data)}")
+    return cause.data

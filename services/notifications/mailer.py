@@ -1,0 +1,102 @@
+"""Sending over SMTP with aiosmtplib: one connection reused while there is work.
+
+`send` never raises for a delivery problem: it returns an outcome. Network errors,
+timeouts and 4xx replies are `Deferred`; a 5xx reply for the recipient or the
+message is `Refused`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from services.notifications.domain import (
+    Deferred,
+    Outcome,
+    Refused,
+    Sent,
+    header_safe,
+    outcome_of_code,
+)
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class Mailer:
+    """An SMTP client for the sender: connects on demand, keeps the connection open."""
+
+    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._unreachable: str | None = None
+
+    def new_batch(self) -> None:
+        """Forget the last batch's connection failure: try connecting again."""
+        self._unreachable = None
+
+    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> Outcome:
+        """Send one message to one recipient and say how it went."""
+        if self._unreachable is not None:
+            return Deferred(self._unreachable)
+        smtp = await self._connected()
+        if smtp is None:
+            return Deferred(self._unreachable or "serveur SMTP injoignable")
+        try:
+            await smtp.sendmail(sender, [recipient], message.as_bytes())
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            refused = error.recipients[0]
+            return outcome_of_code(refused.code, refused.message)
+        except aiosmtplib.SMTPServerDisconnected as error:
+            await self.close()
+            return Deferred(header_safe(f"connexion SMTP perdue : {error}", limit=500))
+        except aiosmtplib.SMTPResponseException as error:
+            if error.code == 421:  # the server is closing the connection
+                await self.close()
+            return outcome_of_code(error.code, error.message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            await self.close()
+            return Deferred(header_safe(f"{type(error).__name__}: {error}", limit=500))
+        except ValueError as error:  # an address aiosmtplib cannot put on the wire
+            return Refused(header_safe(f"adresse refusée : {error}", limit=500))
+        return Sent(self._clock())
+
+    async def _connected(self) -> aiosmtplib.SMTP | None:
+        if self._smtp is not None and self._smtp.is_connected:
+            return self._smtp
+        settings = self._settings
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        smtp = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password,
+            start_tls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout_seconds,
+        )
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            self._unreachable = header_safe(f"serveur SMTP injoignable : {error}", limit=500)
+            logger.warning("SMTP server unreachable: %s", error)
+            return None
+        self._smtp = smtp
+        return smtp
+
+    async def close(self) -> None:
+        """Say goodbye to the server (or just drop a broken connection)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            if smtp.is_connected:
+                await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            smtp.close()

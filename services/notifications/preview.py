@@ -1,0 +1,64 @@
+"""Render one email of every kind with sample data, so that a person can read them first.
+
+`python -m services.notifications.preview <folder>` (or `caprural preview <folder>`)
+writes `<kind>.eml` (the whole message, open it in a mail client), `<kind>.html` and
+`<kind>.txt`, and `<kind>.ics` for the kinds that carry an invitation.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import get_args
+
+from services.notifications.letters import letter_for
+from services.notifications.mime import build_message
+from services.notifications.rendering import Renderer
+from services.notifications.samples import CAMILLE, ORGANIZER, sample_cause
+from shared.contract.notifications import EmailKind
+
+PREVIEW_DATE = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
+
+
+def write_previews(folder: Path, *, mail_from: str = ORGANIZER) -> list[Path]:
+    """Write every kind of email under `folder`; return the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    renderer = Renderer()
+    written: list[Path] = []
+    for kind in get_args(EmailKind):
+        email = renderer.render(letter_for(sample_cause(kind, organizer=mail_from)), CAMILLE)
+        message = build_message(
+            email,
+            mail_from=mail_from,
+            recipient=CAMILLE,
+            delivery_id=f"preview-{kind}",
+            date=PREVIEW_DATE,
+        )
+        files = {
+            f"{kind}.eml": message.as_bytes(),
+            f"{kind}.html": email.html.encode(),
+            f"{kind}.txt": email.text.encode(),
+        }
+        if email.calendar is not None:
+            files[f"{kind}.ics"] = email.calendar
+        for name, content in files.items():
+            path = folder / name
+            path.write_bytes(content)
+            written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: the folder is the only argument."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.stderr.write("usage: python -m services.notifications.preview <folder>\n")
+        return 2
+    paths = write_previews(Path(args[0]))
+    sys.stdout.write(f"wrote {len(paths)} files under {args[0]}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Rendering a letter for one recipient: Jinja2 templates, HTML autoescaped, plain text.
+
+A missing variable, a template error or an empty body is a `RenderError` that names
+the kind and the cause, never a silent empty email.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
+
+from services.notifications.domain import Recipient
+from services.notifications.letters import Letter
+from shared.contract.notifications import EmailKind
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_BODY_CHARS = 200_000
+
+
+class RenderError(Exception):
+    """An email could not be rendered (a bug in a template or in its context)."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """The parts of one email, ready to be put into a MIME message."""
+
+    kind: EmailKind
+    subject: str
+    text: str
+    html: str
+    calendar: bytes | None = None
+    calendar_method: str | None = None
+
+
+def environment(folder: Path = TEMPLATES) -> Environment:
+    """Autoescape on .html, off on .txt; any undefined variable is an error."""
+    return Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+
+
+class Renderer:
+    """Renders letters with one Jinja2 environment (templates compiled once)."""
+
+    def __init__(self, env: Environment | None = None) -> None:
+        self.env = env or environment()
+
+    def check(self, kinds: list[EmailKind]) -> None:
+        """Load every template now, so that a broken one stops the service at start."""
+        for kind in kinds:
+            for suffix in ("html", "txt"):
+                try:
+                    self.env.get_template(f"{kind}.{suffix}")
+                except TemplateError as error:
+                    raise RenderError(f"template {kind}.{suffix}: {error}") from error
+
+    def render(self, letter: Letter, recipient: Recipient) -> RenderedEmail:
+        """The email of `letter` for `recipient`."""
+        context = {**letter.context, "subject": letter.subject, "recipient": recipient}
+        html = self._render(f"{letter.template}.html", context)
+        text = self._render(f"{letter.template}.txt", context)
+        calendar = letter.calendar
+        return RenderedEmail(
+            kind=letter.kind,
+            subject=letter.subject,
+            text=text,
+            html=html,
+            calendar=calendar.for_attendee(recipient) if calendar else None,
+            calendar_method=calendar.method if calendar else None,
+        )
+
+    def _render(self, name: str, context: dict[str, object]) -> str:
+        try:
+            body = self.env.get_template(name).render(context)
+        except TemplateError as error:
+            raise RenderError(f"{name}: {type(error).__name__}: {error}") from error
+        if not body.strip():
+            raise RenderError(f"{name} rendered an empty body")
+        if len(body) > MAX_BODY_CHARS:
+            raise RenderError(f"{name} rendered {len(body)} characters (limit {MAX_BODY_CHARS})")
+        return body

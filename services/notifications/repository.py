@@ -1,0 +1,274 @@
+"""Storage of the notifications service (the only module that talks to MongoDB).
+
+Collections:
+- `members`, `participants`, `sessions`: the recipients projection, built from the
+  other services' events (no other service's database is ever read);
+- `contents`: what one kind of email for one cause is made from (the cause's data);
+- `deliveries`: one document per (cause id, recipient, kind), `_id` being that
+  unique key: pending until sent, claimed by a sender with a lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.notifications.domain import Recipient
+from services.notifications.outbox import Delivery, Dispatch, delivery_docs
+from shared.mongo import Document
+
+Tx = AsyncClientSession | None
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ERASED = "erased"
+
+
+class Repository:
+    """The recipients projection and the deliveries of the notifications service."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._members = db["members"]
+        self._participants = db["participants"]
+        self._sessions = db["sessions"]
+        self._contents = db["contents"]
+        self._deliveries = db["deliveries"]
+
+    async def create_indexes(self) -> None:
+        """Indexes for the fan-outs, the sender's claim, the announcements and erasure."""
+        await self._members.create_index([("left", ASCENDING)])
+        await self._members.create_index("email_key")
+        await self._participants.create_index([("session_id", ASCENDING), ("status", ASCENDING)])
+        await self._participants.create_index("email_key")
+        await self._contents.create_index("keys")
+        await self._deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+        await self._deliveries.create_index([("announced", ASCENDING), ("status", ASCENDING)])
+        await self._deliveries.create_index("recipient_key")
+        await self._deliveries.create_index("content_id")
+
+    # --- members -----------------------------------------------------------------
+
+    async def member(self, member_id: str, *, session: Tx = None) -> Document | None:
+        """A member's projection document (or tombstone)."""
+        return await self._members.find_one({"_id": member_id}, session=session)
+
+    async def add_member(self, member_id: str, recipient: Recipient, *, session: Tx) -> None:
+        """Record a member (never over a tombstone of a member who left or was erased)."""
+        await self._members.update_one(
+            {"_id": member_id},
+            {"$setOnInsert": {**_person(recipient), "left": False, "erased": False}},
+            upsert=True,
+            session=session,
+        )
+
+    async def mark_left(self, member_id: str, recipient: Recipient, *, session: Tx) -> None:
+        """A member left: they get nothing more (the document stays as a tombstone)."""
+        doc = await self.member(member_id, session=session)
+        erased = bool(doc and doc.get("erased"))
+        update: Document = {"left": True} if erased else {"left": True, **_person(recipient)}
+        await self._members.update_one(
+            {"_id": member_id}, {"$set": update}, upsert=True, session=session
+        )
+
+    async def mark_erased(self, member_id: str, *, session: Tx) -> str | None:
+        """Keep only a tombstone of the member; return their address key, if it was known."""
+        doc = await self.member(member_id, session=session)
+        await self._members.replace_one(
+            {"_id": member_id},
+            {"left": True, "erased": True},
+            upsert=True,
+            session=session,
+        )
+        return doc.get("email_key") if doc else None
+
+    async def active_members(self, *, session: Tx) -> list[Recipient]:
+        """Members who have not left, in registration order."""
+        cursor = self._members.find({"left": False}, session=session).sort("_id", ASCENDING)
+        return [_recipient(doc) async for doc in cursor]
+
+    # --- participants ------------------------------------------------------------
+
+    async def participant(self, participant_id: str, *, session: Tx) -> Document | None:
+        """A participant's projection document."""
+        return await self._participants.find_one({"_id": participant_id}, session=session)
+
+    async def save_participant(
+        self, participant_id: str, fields: Document, *, as_of: datetime, session: Tx
+    ) -> bool:
+        """Apply a participant's change unless a later one is already known."""
+        doc = await self.participant(participant_id, session=session)
+        if doc is not None and doc["as_of"] > as_of:
+            return False
+        await self._participants.update_one(
+            {"_id": participant_id},
+            {"$set": {**fields, "as_of": as_of}},
+            upsert=True,
+            session=session,
+        )
+        return True
+
+    async def participants(
+        self, session_id: str, *, statuses: Sequence[str], session: Tx
+    ) -> list[Recipient]:
+        """A session's participants in the given statuses."""
+        query = {"session_id": session_id, "status": {"$in": list(statuses)}}
+        cursor = self._participants.find(query, session=session).sort("as_of", ASCENDING)
+        return [_recipient(doc) async for doc in cursor]
+
+    async def withdraw_person(self, email_key: str, *, as_of: datetime, session: Tx) -> None:
+        """Someone left the group: none of their participations gets emails any more."""
+        await self._participants.update_many(
+            {"email_key": email_key, "as_of": {"$lte": as_of}},
+            {"$set": {"status": "withdrawn", "reason": "member_left", "as_of": as_of}},
+            session=session,
+        )
+
+    # --- sessions ----------------------------------------------------------------
+
+    async def session_doc(self, session_id: str, *, session: Tx = None) -> Document | None:
+        """The latest known version of a session."""
+        return await self._sessions.find_one({"_id": session_id}, session=session)
+
+    async def save_session(
+        self, session_id: str, data: Document, *, sequence: int, cancelled: bool, session: Tx
+    ) -> None:
+        """Store a session version (the caller checked it is newer); cancelled is sticky."""
+        update: Document = {"$set": {"data": data, "sequence": sequence}}
+        if cancelled:
+            update["$set"]["cancelled"] = True
+        else:
+            update["$setOnInsert"] = {"cancelled": False}
+        await self._sessions.update_one({"_id": session_id}, update, upsert=True, session=session)
+
+    async def sessions(self, session_ids: Iterable[str]) -> dict[str, Document]:
+        """Sessions by id."""
+        cursor = self._sessions.find({"_id": {"$in": sorted(set(session_ids))}})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    # --- deliveries --------------------------------------------------------------
+
+    async def add(self, dispatch: Dispatch, *, now: datetime, session: Tx) -> int:
+        """Store a dispatch: its content once, and one delivery per recipient."""
+        content, deliveries = delivery_docs(dispatch, now=now)
+        if not deliveries:
+            return 0
+        await self._contents.update_one(
+            {"_id": content["_id"]}, {"$setOnInsert": content}, upsert=True, session=session
+        )
+        await self._deliveries.insert_many(deliveries, ordered=False, session=session)
+        return len(deliveries)
+
+    async def cancel_pending(self, email_key: str, *, keep: Sequence[str], session: Tx) -> int:
+        """Someone left: drop what was still to be sent to them (but the kinds in `keep`)."""
+        result = await self._deliveries.update_many(
+            {"recipient_key": email_key, "status": "pending", "kind": {"$nin": list(keep)}},
+            {"$set": {"status": "cancelled", "announced": True}},
+            session=session,
+        )
+        return result.modified_count
+
+    async def erase_person(self, email_key: str, *, session: Tx) -> None:
+        """Scrub a person from deliveries and contents; a pending one is scrubbed once sent."""
+        await self._participants.delete_many({"email_key": email_key}, session=session)
+        await self._deliveries.update_many(
+            {"recipient_key": email_key, "$or": [{"status": "pending"}, {"announced": False}]},
+            {"$set": {"erase_after_send": True}},
+            session=session,
+        )
+        await self._deliveries.update_many(
+            {"recipient_key": email_key, "status": {"$ne": "pending"}, "announced": True},
+            {"$set": {"recipient_key": ERASED, "erased": True}, "$unset": {"recipient": ""}},
+            session=session,
+        )
+        await self.drop_contents(email_key, session=session)
+
+    async def drop_contents(self, email_key: str, *, session: Tx) -> None:
+        """Delete the contents naming a person that no pending delivery still needs."""
+        async for content in self._contents.find({"keys": email_key}, session=session):
+            waiting = await self._deliveries.count_documents(
+                {"content_id": content["_id"], "status": "pending"}, limit=1, session=session
+            )
+            if not waiting:
+                await self._contents.delete_one({"_id": content["_id"]}, session=session)
+
+    async def scrub(self, delivery: Delivery) -> None:
+        """After the last message to an erased person: remove what named them."""
+        await self._deliveries.update_one(
+            {"_id": delivery.delivery_id},
+            {"$set": {"recipient_key": ERASED, "erased": True}, "$unset": {"recipient": ""}},
+        )
+        await self.drop_contents(delivery.recipient_key, session=None)
+
+    # --- the sender --------------------------------------------------------------
+
+    async def claim(
+        self, *, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[Delivery]:
+        """Claim up to `limit` due deliveries for `owner` until the lease ends."""
+        due = {"status": "pending", "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}}
+        cursor = self._deliveries.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING)
+        ids = [doc["_id"] async for doc in cursor.limit(limit)]
+        if not ids:
+            return []
+        await self._deliveries.update_many(
+            {**due, "_id": {"$in": ids}},
+            {"$set": {"lease_owner": owner, "lease_until": now + lease}},
+        )
+        mine = self._deliveries.find({"_id": {"$in": ids}, "lease_owner": owner, **_pending()})
+        return [Delivery.from_doc(doc) async for doc in mine]
+
+    async def release(self, owner: str) -> None:
+        """Give back what this sender claimed but did not finish (graceful stop)."""
+        await self._deliveries.update_many(
+            {"lease_owner": owner, **_pending()}, {"$set": {"lease_until": EPOCH}}
+        )
+
+    async def contents(self, content_ids: Iterable[str]) -> dict[str, Document]:
+        """Contents by id."""
+        cursor = self._contents.find({"_id": {"$in": sorted(set(content_ids))}})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def finish(self, delivery: Delivery, fields: Document, *, owner: str) -> bool:
+        """Record an outcome (sent, failed, skipped, or deferred to a later attempt)."""
+        result = await self._deliveries.update_one(
+            {"_id": delivery.delivery_id, "lease_owner": owner, **_pending()},
+            {"$set": {**fields, "lease_until": EPOCH}},
+        )
+        return result.modified_count == 1
+
+    async def unannounced(self, limit: int) -> list[Delivery]:
+        """Sent or failed deliveries whose notification event is not yet published."""
+        query = {"announced": False, "status": {"$in": ["sent", "failed"]}}
+        cursor = self._deliveries.find(query).sort("finished_at", ASCENDING).limit(limit)
+        return [Delivery.from_doc(doc) async for doc in cursor]
+
+    async def mark_announced(self, delivery_ids: Sequence[str]) -> None:
+        """Their notification events are published."""
+        await self._deliveries.update_many(
+            {"_id": {"$in": list(delivery_ids)}}, {"$set": {"announced": True}}
+        )
+
+    async def counts(self) -> dict[str, int]:
+        """Deliveries per status (for logs and tests)."""
+        pipeline: list[Document] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        cursor = await self._deliveries.aggregate(pipeline)
+        return {doc["_id"]: doc["n"] async for doc in cursor}
+
+
+def _pending() -> Document:
+    return {"status": "pending"}
+
+
+def _person(recipient: Recipient) -> Document:
+    return {
+        "email": recipient.email,
+        "email_key": recipient.key,
+        "first_name": recipient.first_name,
+        "last_name": recipient.last_name,
+    }
+
+
+def _recipient(doc: Document) -> Recipient:
+    return Recipient(doc["email"], doc.get("first_name"), doc.get("last_name"))

@@ -1,0 +1,164 @@
+"""Sample data for every kind of email: the preview, and the tests' builders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.notifications.domain import Recipient
+from services.notifications.letters import Cause
+from shared.contract.notifications import EmailKind
+from shared.contract.programme import (
+    BallotRejectedData,
+    Person,
+    ProgrammePublishedData,
+    ProgrammeTopic,
+    TopicAcceptedData,
+)
+from shared.contract.registration import (
+    MemberLeftData,
+    MemberRegisteredData,
+    ParticipantEnrolledData,
+    RegistrationRejectedData,
+    SessionSignupRejectedData,
+)
+from shared.contract.scheduling import (
+    SessionCancelledData,
+    SessionData,
+    SessionReminderDueData,
+    SessionRescheduledData,
+    SessionScheduledData,
+)
+
+ORGANIZER = "Cap Rural <pat@caprural.org>"
+WHEN = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
+CAMILLE = Recipient("camille.martin@cc-exemple.fr", "Camille", "Martin")
+
+
+def session(**overrides: Any) -> dict[str, Any]:
+    """The launch webconference, Tuesday 21 January 2020, 10:00-12:00 in Paris."""
+    values: dict[str, Any] = {
+        "session_id": "2020-01-lancement",
+        "title": "Webconférence de lancement",
+        "question": "Quelles questions voulons-nous traiter ensemble en 2020 ?",
+        "starts_at": datetime(2020, 1, 21, 9, 0, tzinfo=UTC),
+        "ends_at": datetime(2020, 1, 21, 11, 0, tzinfo=UTC),
+        "join_url": "https://visio.caprural.org/pat/2020-01-lancement",
+        "sequence": 0,
+    }
+    values.update(overrides)
+    return values
+
+
+def _member() -> MemberRegisteredData:
+    return MemberRegisteredData(
+        member_id="m-123",
+        email=CAMILLE.email,
+        first_name="Camille",
+        last_name="Martin",
+        role="charge_de_mission",
+        organisation="Communauté de communes Exemple",
+        territory="Pays d'Exemple",
+        approach="PAT",
+        registered_at=WHEN,
+    )
+
+
+def _topic() -> TopicAcceptedData:
+    return TopicAcceptedData(
+        topic_id="t-gouvernance",
+        title="Gouvernance des démarches alimentaires",
+        question="Quelles instances de gouvernance, et comment les animer ?",
+        proposed_by=Person(email=CAMILLE.email, name="Camille Martin"),
+        origin="member",
+    )
+
+
+def _enrolment(status: str, *, promoted: bool = False) -> ParticipantEnrolledData:
+    return ParticipantEnrolledData(
+        session_id="2020-01-lancement",
+        participant_id="p-42",
+        email=CAMILLE.email,
+        first_name="Camille",
+        last_name="Martin",
+        status=status,
+        waitlist_position=3 if status == "waitlisted" else None,
+        promoted=promoted,
+    )
+
+
+def sample_data() -> dict[EmailKind, BaseModel]:
+    """One cause's data for every kind of email."""
+    launch = session()
+    moved = session(
+        starts_at=datetime(2020, 1, 28, 13, 0, tzinfo=UTC),
+        ends_at=datetime(2020, 1, 28, 15, 0, tzinfo=UTC),
+        sequence=1,
+    )
+    return {
+        "welcome": _member(),
+        "rejection": RegistrationRejectedData(
+            email="dominique@exemple.org",
+            first_name="Dominique",
+            reason="not_eligible",
+            detail="Le groupe est réservé aux chargés de mission et chefs de projet PAT/SAT.",
+        ),
+        "topic_acknowledgement": _topic(),
+        "topic_notice": _topic(),
+        "programme_announcement": ProgrammePublishedData(
+            programme_id="prog-2020-1",
+            year=2020,
+            version=1,
+            ballots=17,
+            topics=[
+                ProgrammeTopic(
+                    topic_id=f"t{rank}", title=title, question=question, rank=rank, score=40 - rank
+                )
+                for rank, (title, question) in enumerate(
+                    [
+                        ("Gouvernance", "Quelles instances, et comment les animer ?"),
+                        ("Moyens et ressources", "Comment financer l'animation et les actions ?"),
+                        ("Coopérations", "Comment associer les acteurs socio-économiques ?"),
+                    ],
+                    start=1,
+                )
+            ],
+        ),
+        "session_invitation": SessionScheduledData(**launch),
+        "session_update": SessionRescheduledData(**moved, previous_starts_at=launch["starts_at"]),
+        "session_cancellation": SessionCancelledData(
+            **session(sequence=2), reason="L'intervenante ne peut pas être présente."
+        ),
+        "reminder": SessionReminderDueData(**launch, remind="J-1"),
+        "signup_confirmation": _enrolment("enrolled"),
+        "signup_waitlist": _enrolment("waitlisted"),
+        "signup_promotion": _enrolment("enrolled", promoted=True),
+        "signup_rejection": SessionSignupRejectedData(
+            session_id="2020-01-lancement",
+            email=CAMILLE.email,
+            first_name="Camille",
+            reason="past_session",
+            detail="Cette séance a déjà eu lieu.",
+        ),
+        "ballot_rejection": BallotRejectedData(
+            email=CAMILLE.email,
+            reason="not_member",
+            detail="Seuls les membres du groupe peuvent voter.",
+        ),
+        "leave_confirmation": MemberLeftData(
+            member_id="m-123", email=CAMILLE.email, first_name="Camille", erase=True
+        ),
+    }
+
+
+def sample_cause(kind: EmailKind, *, organizer: str = ORGANIZER) -> Cause:
+    """A cause of `kind` with sample data (and the session for sign-up kinds)."""
+    return Cause(
+        kind=kind,
+        data=sample_data()[kind],
+        time=WHEN + timedelta(minutes=1),
+        organizer=organizer,
+        session=SessionData(**session()),
+    )
