@@ -90,7 +90,7 @@ def signup_kind(*, status: Literal["enrolled", "waitlisted"], promoted: bool) ->
 def address_problem(address: str) -> str | None:
     """Why an address cannot be sent to (syntax only, no DNS), or None when it can."""
     try:
-        validate_email(address, check_deliverability=False)
+        validate_email(address, check_deliverability=False, test_environment=True)
     except EmailNotValidError as error:
         return f"adresse invalide : {error}"
     return None

@@ -74,6 +74,7 @@ class Sender:
         self.owner = uuid.uuid4().hex
         self.mailer = Mailer(settings, clock=clock)
         self._envelope_from = sender_address(settings.mail_from)
+        self._inflight: asyncio.Future[None] | None = None
 
     async def run(self, wake: asyncio.Event) -> None:
         """Deliver until cancelled; a failing database only pauses the loop."""
@@ -93,6 +94,8 @@ class Sender:
                         await asyncio.wait_for(wake.wait(), timeout=pause)
                     wake.clear()
         finally:
+            if self._inflight is not None and not self._inflight.done():
+                await asyncio.wait([self._inflight], timeout=self.settings.smtp_timeout_seconds * 3)
             await self.mailer.close()
             with suppress(Exception):
                 await self.repo.release(self.owner)
@@ -129,10 +132,15 @@ class Sender:
             if not isinstance(prepared, EmailMessage):
                 await self._record(delivery, prepared, subject=letter.subject)
                 continue
-            outcome = await self.mailer.send(
-                prepared, sender=self._envelope_from, recipient=delivery.recipient_address
-            )
-            await self._record(delivery, outcome, subject=letter.subject)
+            # Shielded: a stop never falls between the relay's answer and its record.
+            self._inflight = asyncio.ensure_future(self._send(delivery, prepared, letter.subject))
+            await asyncio.shield(self._inflight)
+
+    async def _send(self, delivery: Delivery, message: EmailMessage, subject: str) -> None:
+        outcome = await self.mailer.send(
+            message, sender=self._envelope_from, recipient=delivery.recipient_address
+        )
+        await self._record(delivery, outcome, subject=subject)
 
     def _letter(
         self, delivery: Delivery, content: dict[str, Any] | None, sessions: dict[str, Any]

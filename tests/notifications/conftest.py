@@ -1,0 +1,14 @@
+"""Notifications tests: the sender polls often, and retries quickly after an SMTP outage."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import Settings
+from tests.harness.infra import Infra, make_settings
+
+
+@pytest.fixture
+def settings(infra: Infra) -> Settings:
+    """This test's own topics and databases; the sender polls every 0.2 s."""
+    return make_settings(infra, delivery_poll_seconds=0.2, smtp_timeout_seconds=5)
