@@ -1,0 +1,181 @@
+"""Leaving the group, and erasure: afterwards the service holds no personal data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+
+from services.registration.app import create_app
+from shared.contract import derived_id
+from shared.inbox import COLLECTION
+from shared.settings import Settings
+from tests.harness.kafka import eventually
+from tests.harness.services import running
+from tests.registration.support import (
+    database,
+    registration,
+    session_data,
+    session_known,
+    signup,
+    stored_texts,
+    token,
+)
+
+pytestmark = pytest.mark.integration
+
+CLOCK = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+EVENTS = (
+    "member_registered",
+    "registration_rejected",
+    "participant_enrolled",
+    "participant_withdrawn",
+    "session_signup_rejected",
+    "member_left",
+    "member_erased",
+)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """One place per session: a leaver's place goes to the waitlist."""
+    return settings.model_copy(update={"session_capacity": 1})
+
+
+def service(settings: Settings):
+    return running(partial(create_app, clock=lambda: CLOCK), settings)
+
+
+async def test_a_member_who_leaves_gives_up_upcoming_places_and_may_join_again(
+    settings, publisher, tap, mongo
+):
+    mark = token()
+    session_id, member, guest = f"s-{mark}", f"m-{mark}@cc-exemple.fr", f"g-{mark}@commune.fr"
+    reader = await tap(*EVENTS)
+    async with service(settings):
+        await publisher.event("registration_requested", registration(member))
+        data = session_data(session_id, starts_at=CLOCK + timedelta(days=5))
+        await publisher.event("session_scheduled", data, subject=session_id)
+        [registered] = await reader.wait_for("member_registered", timeout=60)
+        await session_known(mongo, settings, session_id)
+        for email in (member, guest):
+            await publisher.event(
+                "session_signup_requested", signup(session_id, email), subject=session_id
+            )
+        await reader.wait_for("participant_enrolled", count=2, timeout=60)
+
+        leave = {"email": member.upper(), "erase": False}
+        await publisher.event("member_leave_requested", leave)
+        [left] = await reader.wait_for("member_left", timeout=60)
+        [withdrawn] = await reader.wait_for("participant_withdrawn", timeout=60)
+        [promoted] = await reader.wait_for("participant_enrolled", lambda e: e["data"]["promoted"])
+        stored = await database(mongo, settings)["members"].find_one({"email": member})
+        again = await publisher.event("member_leave_requested", leave)  # already left
+        processed = database(mongo, settings)[COLLECTION]
+        await eventually(lambda: processed.find_one({"_id": again["id"]}), message="2nd leave")
+        await publisher.event("registration_requested", registration(member, territory="Autre"))
+        await reader.wait_for("member_registered", count=2, timeout=60)
+
+    member_id = registered["data"]["member_id"]
+    assert left["data"] == {
+        "member_id": member_id,
+        "email": member,
+        "first_name": "Camille",
+        "erase": False,
+    }
+    assert stored["status"] == "left"
+    assert (withdrawn["data"]["email"], withdrawn["data"]["reason"]) == (member, "member_left")
+    assert promoted["data"]["email"] == guest
+    rejoined = reader.events("member_registered")[1]["data"]
+    assert (rejoined["member_id"], rejoined["territory"]) == (member_id, "Autre")
+    assert len(reader.events("member_left")) == 1
+    assert reader.events("member_erased") == []
+
+
+async def test_an_erased_member_leaves_no_personal_data_in_any_collection(
+    settings, publisher, tap, mongo
+):
+    mark = token()
+    email = f"Erwan.Quelennec-{mark}@Pnr-Exemple.fr"
+    personal = {
+        "email": email,
+        "first_name": f"Erwan{mark}",
+        "last_name": f"Quelennec{mark}",
+        "organisation": f"PNR des Volcans {mark}",
+    }
+    other = f"other-{mark}@commune.fr"
+    upcoming, past = f"s-{mark}", f"p-{mark}"
+    reader = await tap(*EVENTS)
+    async with service(settings):
+        joined = await publisher.event(
+            "registration_requested",
+            registration(email, **{k: v for k, v in personal.items() if k != "email"}),
+            subject=email.lower(),
+        )
+        for session_id, starts_at in (
+            (upcoming, CLOCK + timedelta(days=5)),
+            (past, CLOCK - timedelta(days=5)),
+        ):
+            await publisher.event(
+                "session_scheduled",
+                session_data(session_id, starts_at=starts_at),
+                subject=session_id,
+            )
+        [registered] = await reader.wait_for("member_registered", timeout=60)
+        await publisher.event(
+            "registration_requested", registration(email.upper()), subject=email.lower()
+        )
+        await session_known(mongo, settings, upcoming)
+        await session_known(mongo, settings, past)
+        mine = signup(
+            upcoming,
+            email,
+            first_name=personal["first_name"],
+            last_name=personal["last_name"],
+            organisation=personal["organisation"],
+        )
+        await publisher.event("session_signup_requested", mine, subject=upcoming)
+        await publisher.event("session_signup_requested", signup(upcoming, other), subject=upcoming)
+        await publisher.event(
+            "session_signup_requested", {**mine, "session_id": past}, subject=past
+        )
+        await reader.wait_for("participant_enrolled", count=2, timeout=60)
+        await reader.wait_for("session_signup_rejected", timeout=60)
+        await reader.wait_for("registration_rejected", timeout=60)
+        before = await stored_texts(mongo, settings)
+
+        leave = await publisher.event(
+            "member_leave_requested", {"email": email.lower(), "erase": True}
+        )
+        [erased] = await reader.wait_for("member_erased", timeout=60)
+        await reader.wait_for("participant_enrolled", lambda e: e["data"]["promoted"], timeout=60)
+        # Redeliveries after the erasure publish nothing and store nothing personal; the
+        # marker behind them on the same partitions proves they were consumed.
+        await publisher.again(leave)
+        await publisher.again(joined)
+        marker = await publisher.event(
+            "registration_requested", registration(other), subject=email.lower()
+        )
+        await reader.wait_for(
+            "member_registered",
+            lambda e: e["id"] == derived_id(marker["id"], "member_registered"),
+            timeout=60,
+        )
+        after = await stored_texts(mongo, settings)
+        tombstone = await database(mongo, settings)["erased_members"].find_one({})
+
+    member_id = registered["data"]["member_id"]
+    assert erased["data"] == {"member_id": member_id}
+    [left] = reader.events("member_left")
+    assert left["data"]["erase"] is True
+    assert [e["data"]["email"] for e in reader.events("participant_withdrawn")] == [email]
+    assert len(reader.events("member_erased")) == 1
+    assert len(reader.events("member_registered")) == 2  # the member's, then the marker's
+    # The scan sees stored event bodies too: the inbox kept the sign-up's outputs.
+    assert personal["last_name"].lower() in before["processed_events"]
+    for value in personal.values():
+        leaks = [name for name, text in after.items() if value.lower() in text]
+        assert leaks == [], f"{value!r} still stored in {leaks}"
+    assert tombstone["_id"] == member_id
+    assert set(tombstone) == {"_id", "erased_at"}
