@@ -88,8 +88,9 @@ def rejected(
     now: datetime,
     session_id: str | None = None,
     topic_id: str | None = None,
+    cause_subject: str | None = None,
 ) -> SessionRejected:
-    """session_rejected, keyed by the session (or topic) it is about."""
+    """session_rejected, keyed by the session (or topic) it is about, else as its cause."""
     data = SessionRejectedData(
         request_type=request_type,
         session_id=session_id,
@@ -100,7 +101,7 @@ def rejected(
     return SessionRejected.create(
         data,
         source=SOURCE,
-        subject=session_id or topic_id,
+        subject=session_id or topic_id or cause_subject,
         cause_id=cause_id,
         discriminator=topic_id or "",
         time=now,

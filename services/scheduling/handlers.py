@@ -208,5 +208,10 @@ def _rejected(
     session_id: str | None = None,
 ) -> CloudEvent[Any]:
     return events.rejected(
-        rejection, request_type=cause.type, cause_id=cause.id, now=now, session_id=session_id
+        rejection,
+        request_type=cause.type,
+        cause_id=cause.id,
+        now=now,
+        session_id=session_id,
+        cause_subject=cause.subject,
     )

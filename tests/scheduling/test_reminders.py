@@ -1,0 +1,123 @@
+"""Durable J-7/J-1 reminders: emitted once when due, never when cancelled, re-planned on
+change, claimed by one instance only, and surviving a restart."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.harness.kafka import eventually
+from tests.scheduling.builders import FakeClock, paris
+from tests.scheduling.flows import data, day_request, scheduling
+
+pytestmark = pytest.mark.integration
+
+
+def reminders(reader: Any) -> list[tuple[str, str, int]]:
+    """(session title, kind, sequence) of every reminder seen, in the order seen."""
+    return [
+        (r["title"], r["remind"], r["sequence"])
+        for r in data(reader.events("session_reminder_due"))
+    ]
+
+
+async def test_reminders_are_emitted_when_due_skipped_when_cancelled_and_replanned_when_moved(
+    settings, publisher, tap, mongo
+):
+    clock = FakeClock(paris(2020, 1, 6, 9))
+    reader = await tap("session_scheduled", "session_rescheduled", "session_reminder_due")
+    async with scheduling(settings, clock):
+        for day, title in [(21, "Lancement"), (28, "Annulée"), (9, "Dans trois jours")]:
+            await publisher.event("session_schedule_requested", day_request(2020, 1, day, title))
+        sessions = {
+            s["title"]: s for s in data(await reader.wait_for("session_scheduled", count=3))
+        }
+        await publisher.event(
+            "session_cancel_requested",
+            {"session_id": sessions["Annulée"]["session_id"], "reason": "Doublon"},
+        )
+        tap_cancelled = await tap("session_cancelled")
+        await tap_cancelled.wait_for("session_cancelled")
+
+        clock.set(paris(2020, 1, 8, 10))
+        await reader.wait_for("session_reminder_due", count=1)
+        clock.set(paris(2020, 1, 14, 10))
+        await reader.wait_for("session_reminder_due", count=2)
+
+        launch_id = sessions["Lancement"]["session_id"]
+        await publisher.event(
+            "session_reschedule_requested",
+            {
+                "session_id": launch_id,
+                "starts_at": "2020-02-04T10:00:00+01:00",
+                "ends_at": "2020-02-04T12:00:00+01:00",
+            },
+        )
+        await reader.wait_for("session_rescheduled")
+        # Past the cancelled session's J-7 and J-1 and the launch's first J-1: none is sent.
+        clock.set(paris(2020, 1, 28, 10))
+        await reader.wait_for("session_reminder_due", count=3)
+        clock.set(paris(2020, 2, 3, 10))
+        await reader.wait_for("session_reminder_due", count=4)
+
+    assert reminders(reader) == [
+        ("Dans trois jours", "J-1", 0),
+        ("Lancement", "J-7", 0),
+        ("Lancement", "J-7", 1),
+        ("Lancement", "J-1", 1),
+    ]
+    due = data(reader.events("session_reminder_due"))
+    assert due[-1]["starts_at"] == "2020-02-04T10:00:00+01:00"
+    assert due[-1]["join_url"] == sessions["Lancement"]["join_url"]
+    stored = mongo[settings.database_name("scheduling")]["reminders"]
+    cancelled_id = sessions["Annulée"]["session_id"]
+    assert {r["status"] async for r in stored.find({"session_id": cancelled_id})} == {"void"}
+
+
+async def test_two_instances_never_both_emit_a_reminder(settings, publisher, tap, mongo):
+    clock = FakeClock(paris(2020, 1, 6, 9))
+    reader = await tap("session_scheduled", "session_reminder_due")
+    days = (17, 18, 19, 20, 21)
+    async with scheduling(settings, clock), scheduling(settings, clock):
+        for day in (*days, 28):
+            await publisher.event(
+                "session_schedule_requested", day_request(2020, 2, day, f"S{day}")
+            )
+        await reader.wait_for("session_scheduled", count=6, timeout=60)
+        clock.set(paris(2020, 2, 14, 10))  # five J-7 due at once, for both timers
+        await reader.wait_for("session_reminder_due", count=5)
+        clock.set(paris(2020, 2, 21, 10))  # the J-1 are missed by now; the last J-7 is due
+        await reader.wait_for("session_reminder_due", where=lambda e: e["data"]["title"] == "S28")
+        stored = mongo[settings.database_name("scheduling")]["reminders"]
+        expected = Counter({("J-7", "done"): 6, ("J-1", "missed"): 5, ("J-1", "pending"): 1})
+
+        async def settled() -> bool:
+            return Counter([(r["kind"], r["status"]) async for r in stored.find()]) == expected
+
+        await eventually(settled, message="every claim closed")
+
+    ids = Counter(e["id"] for e in reader.events("session_reminder_due"))
+    assert len(ids) == 6
+    assert set(ids.values()) == {1}
+    assert sorted(reminders(reader)) == [(f"S{day}", "J-7", 0) for day in (*days, 28)]
+
+
+async def test_a_reminder_due_while_the_service_was_stopped_is_emitted_once_after_a_restart(
+    settings, publisher, tap
+):
+    clock = FakeClock(paris(2020, 1, 6, 9))
+    reader = await tap("session_scheduled", "session_reminder_due")
+    async with scheduling(settings, clock):
+        await publisher.event("session_schedule_requested", day_request(2020, 1, 21, "Lancement"))
+        await reader.wait_for("session_scheduled", timeout=60)
+
+    clock.set(paris(2020, 1, 14, 10, 30))
+    async with scheduling(settings, clock):
+        [reminder] = data(await reader.wait_for("session_reminder_due", timeout=60))
+        clock.set(paris(2020, 1, 20, 10))
+        await reader.wait_for("session_reminder_due", count=2)
+
+    assert (reminder["remind"], reminder["title"]) == ("J-7", "Lancement")
+    assert reminders(reader) == [("Lancement", "J-7", 0), ("Lancement", "J-1", 0)]
