@@ -79,7 +79,9 @@ def programme_topics(
     for ranked in ranking[:size]:
         topic = topics[ranked.topic_id]
         comments: list[ProgrammeComment] = []
-        for comment in topic.comments:
+        # Chronological (CloudEvent time), arrival order for equal times: a contribution
+        # keyed differently may arrive on another partition, out of order.
+        for comment in sorted(topic.comments, key=lambda c: c.at):
             cost = len(comment.comment.encode())
             if cost > remaining:
                 break

@@ -94,8 +94,8 @@ class ProgrammeRepository:
 
     async def comment_authors(self) -> set[str]:
         """Email keys of everyone whose contribution a topic holds."""
-        keys = await self._topics.distinct("comments.email_key")
-        return {str(k) for k in keys}
+        cursor = self._topics.find({}, {"comments.email_key": 1})
+        return {c["email_key"] async for doc in cursor for c in doc.get("comments", [])}
 
     async def add_comment(self, topic_id: str, comment: Comment, *, session: Session) -> None:
         """Append a contribution (arrival order)."""

@@ -159,3 +159,13 @@ def test_contributions_beyond_the_size_budget_are_left_out():
     ranking = rank_topics(candidates_of(1), [])
     chosen = programme_topics(ranking, topics, size=5, names={}, budget=25)
     assert [c.comment for c in chosen[0].comments] == ["é" * 10]
+
+
+def test_contributions_appear_in_chronological_order_whatever_their_arrival():
+    late = Comment(event_id="1", email_key="a@x.fr", comment="plus tard", at=T0 + timedelta(1))
+    early = Comment(event_id="2", email_key="a@x.fr", comment="d'abord", at=T0)
+    same_time = Comment(event_id="3", email_key="a@x.fr", comment="ensuite", at=T0)
+    base = topic("t0")
+    topics = {"t0": Topic(**{**base.__dict__, "comments": (late, early, same_time)})}
+    chosen = programme_topics(rank_topics(candidates_of(1), []), topics, size=1, names={})
+    assert [c.comment for c in chosen[0].comments] == ["d'abord", "ensuite", "plus tard"]

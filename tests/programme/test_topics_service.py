@@ -56,6 +56,8 @@ async def test_contributions_are_stored_in_order_and_a_redelivery_has_one_effect
         proposed = await publisher.event("topic_proposed", proposal("Circuits courts"))
         topic_id = topic_id_for(proposed["id"])
         await publisher.again(proposed)
+        # A contribution names a topic its author learnt from topic_accepted.
+        await reader.wait_for("topic_accepted")
         comments = []
         for text in ("Premier retour", "Deuxième retour", "Troisième retour"):
             comments.append(
@@ -74,7 +76,7 @@ async def test_contributions_are_stored_in_order_and_a_redelivery_has_one_effect
         await eventually(
             lambda: db[COLLECTION].find_one({"_id": last["id"]}), message="the last comment"
         )
-        await reader.wait_for("topic_accepted", count=2)
+        await reader.wait_for("topic_accepted", count=2)  # the redelivery's
     topic = await db["topics"].find_one({"_id": topic_id})
     assert [c["comment"] for c in topic["comments"]] == [
         "Premier retour",
