@@ -14,6 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.registration import events
 from services.registration.domain import (
+    Applicant,
     EmailAddress,
     Refusal,
     already_enrolled,
@@ -90,7 +91,7 @@ async def register_member(event: RegistrationRequested, deps: Deps) -> None:
             topics_of_interest=tuple(request.topics_of_interest),
             registered_at=now,
         )
-        await deps.repository.save_member(member, session=session)
+        await deps.repository.save_member(member, rejoining=existing is not None, session=session)
         return [events.member_registered(member, cause=event)]
 
     def reject(refusal: Refusal, *, at: datetime) -> CloudEvent[Any]:
@@ -98,7 +99,8 @@ async def register_member(event: RegistrationRequested, deps: Deps) -> None:
             refusal, email=request.email, first_name=request.first_name, cause=event, at=at
         )
 
-    await _settle(event, work, deps, keys=[person_tag(request.email)])
+    tag = screened.email.person_key if isinstance(screened, Applicant) else None
+    await _settle(event, work, deps, keys=[tag or person_tag(request.email)])
 
 
 async def sign_up(event: SessionSignupRequested, deps: Deps) -> None:
@@ -130,7 +132,8 @@ async def sign_up(event: SessionSignupRequested, deps: Deps) -> None:
         assert outcome is not None
         return [outcome]
 
-    await _settle(event, work, deps, keys=[person_tag(request.email)])
+    tag = address.person_key if isinstance(address, EmailAddress) else person_tag(request.email)
+    await _settle(event, work, deps, keys=[tag])
 
 
 async def _enrol(

@@ -57,12 +57,13 @@ class Repository:
         )
         return found > 0
 
-    async def save_member(self, member: Member, *, session: Session) -> None:
-        """Insert a new member, or replace a former member who joins again."""
+    async def save_member(self, member: Member, *, rejoining: bool, session: Session) -> None:
+        """Insert a new member, or replace the record of a former member joining again."""
         doc = _member_doc(member)
-        await self._members.replace_one(
-            {"_id": member.member_id}, doc, upsert=True, session=session
-        )
+        if rejoining:
+            await self._members.replace_one({"_id": member.member_id}, doc, session=session)
+        else:
+            await self._members.insert_one(doc, session=session)
 
     async def mark_left(self, member_id: str, *, at: datetime, session: Session) -> None:
         """The member left (their data is kept until an erasure is asked for)."""
