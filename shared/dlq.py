@@ -10,6 +10,9 @@ A FastStream middleware around every subscriber of a service:
   tight loop;
 - anything else (a bug): retried a few times with backoff, then dead-lettered with
   its reason, so that one bad message never blocks its partition for ever.
+
+Batch consumers (shared/consumer.py) dead-letter individual records themselves with
+`DeadLetters`, and only hand the middleware transient failures.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from faststream import BaseMiddleware
 from faststream.exceptions import NackMessage
+from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 
 from shared.contract import dlq_topic_name
@@ -35,26 +40,29 @@ MAX_UNEXPECTED_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 30.0
 _HEADER_LIMIT = 1000
+_REMEMBERED = 10_000
+
+Position = tuple[str, int, int]
 
 
 class RetryPolicy:
-    """Attempts per message, kept between redeliveries of the same offset."""
+    """Attempts per message (or event), kept between redeliveries."""
 
     def __init__(
         self, *, base: float = BACKOFF_BASE_SECONDS, maximum: float = BACKOFF_MAX_SECONDS
     ) -> None:
         self.base = base
         self.maximum = maximum
-        self._attempts: dict[tuple[str, int, int], int] = {}
+        self._attempts: dict[Any, int] = {}
 
-    def failed(self, position: tuple[str, int, int]) -> int:
+    def failed(self, position: Any) -> int:
         """Record one more failure at `position`; return the number of failures."""
         self._attempts[position] = self._attempts.get(position, 0) + 1
-        if len(self._attempts) > 10_000:  # positions of messages long gone
+        if len(self._attempts) > _REMEMBERED:  # positions of messages long gone
             self._attempts.pop(next(iter(self._attempts)))
         return self._attempts[position]
 
-    def succeeded(self, position: tuple[str, int, int]) -> None:
+    def succeeded(self, position: Any) -> None:
         """Forget a position once its message is done."""
         self._attempts.pop(position, None)
 
@@ -64,11 +72,60 @@ class RetryPolicy:
         return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
-Publish = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[Any]]
+class DeadLetters:
+    """Publishes records, unchanged, to their `<topic>.dlq`, each position once."""
+
+    def __init__(self, broker: KafkaBroker, *, service: str) -> None:
+        self._broker = broker
+        self._service = service
+        self._sent: dict[Position, None] = {}
+
+    async def send(
+        self, record: ConsumerRecord[Any, Any], error: BaseException, *, attempts: int = 1
+    ) -> None:
+        """Dead-letter one record with the reason in headers (again: no effect)."""
+        position = (record.topic, record.partition, record.offset)
+        if position in self._sent:
+            return
+        headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+        headers.update(
+            {
+                "x-dlq-error": describe(error)[:_HEADER_LIMIT],
+                "x-dlq-error-type": type(error).__name__,
+                "x-dlq-reason": "poison" if is_poison(error) else "retries_exhausted",
+                "x-dlq-attempts": str(attempts),
+                "x-dlq-service": self._service,
+                "x-dlq-source-topic": record.topic,
+                "x-dlq-source-partition": str(record.partition),
+                "x-dlq-source-offset": str(record.offset),
+                "x-dlq-failed-at": datetime.now(UTC).isoformat(),
+            }
+        )
+        await self._broker.publish(
+            record.value or b"", topic=dlq_topic_name(record.topic), key=record.key, headers=headers
+        )
+        self._sent[position] = None
+        if len(self._sent) > _REMEMBERED:
+            self._sent.pop(next(iter(self._sent)))
+        logger.warning(
+            "dead-lettered to %s: %s",
+            dlq_topic_name(record.topic),
+            headers["x-dlq-error"],
+            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset},
+        )
+
+
+def records_of(msg: StreamMessage[Any]) -> tuple[ConsumerRecord[Any, Any], ...]:
+    """The Kafka records behind a message (one, or a batch)."""
+    raw = msg.raw_message
+    return tuple(raw) if isinstance(raw, tuple) else (raw,)
 
 
 def dead_letter_middleware(
-    *, service: str, policy: RetryPolicy | None = None
+    *,
+    service: str,
+    letters: Callable[[], DeadLetters],
+    policy: RetryPolicy | None = None,
 ) -> type[BaseMiddleware]:
     """The middleware class for one service's router."""
     retry = policy or RetryPolicy()
@@ -77,8 +134,8 @@ def dead_letter_middleware(
         async def consume_scope(
             self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
         ) -> Any:
-            record = msg.raw_message
-            position = (record.topic, record.partition, record.offset)
+            first = records_of(msg)[0]
+            position = (first.topic, first.partition, first.offset)
             try:
                 result = await call_next(msg)
             except asyncio.CancelledError:
@@ -89,73 +146,40 @@ def dead_letter_middleware(
             return result
 
         async def _on_failure(
-            self, msg: StreamMessage[Any], position: tuple[str, int, int], error: Exception
+            self, msg: StreamMessage[Any], position: Position, error: Exception
         ) -> None:
             attempt = retry.failed(position)
-            topic, partition, offset = position
-            where = {"topic": topic, "partition": partition, "offset": offset}
+            _topic, _partition, _offset = position
             if is_poison(error) or (not is_transient(error) and attempt >= MAX_UNEXPECTED_ATTEMPTS):
-                await self._dead_letter(msg, position, error, attempt)
+                try:
+                    for record in records_of(msg):
+                        await letters().send(record, error, attempts=attempt)
+                except Exception as publish_error:  # noqa: BLE001 (the DLQ itself is down)
+                    await self._back_off(attempt, publish_error, position)
                 retry.succeeded(position)
                 return
+            await self._back_off(attempt, error, position)
+
+        async def _back_off(self, attempt: int, error: BaseException, position: Position) -> None:
             delay = retry.delay(attempt)
+            topic, partition, offset = position
             level = logging.WARNING if is_transient(error) else logging.ERROR
             logger.log(
                 level,
                 "processing failed (attempt %d), retrying in %.1fs: %s",
                 attempt,
                 delay,
-                _describe(error),
-                extra=where,
+                describe(error),
+                extra={"topic": topic, "partition": partition, "offset": offset},
                 exc_info=not is_transient(error),
             )
             await asyncio.sleep(delay)
-            raise NackMessage
-
-        async def _dead_letter(
-            self,
-            msg: StreamMessage[Any],
-            position: tuple[str, int, int],
-            error: Exception,
-            attempt: int,
-        ) -> None:
-            topic, partition, offset = position
-            headers = {k: v for k, v in (msg.headers or {}).items() if isinstance(v, str)}
-            headers.update(
-                {
-                    "x-dlq-error": _describe(error)[:_HEADER_LIMIT],
-                    "x-dlq-error-type": type(error).__name__,
-                    "x-dlq-reason": "poison" if is_poison(error) else "retries_exhausted",
-                    "x-dlq-attempts": str(attempt),
-                    "x-dlq-service": service,
-                    "x-dlq-source-topic": topic,
-                    "x-dlq-source-partition": str(partition),
-                    "x-dlq-source-offset": str(offset),
-                    "x-dlq-failed-at": datetime.now(UTC).isoformat(),
-                }
-            )
-            broker = self.context.get("broker")
-            try:
-                await broker.publish(
-                    msg.body, topic=dlq_topic_name(topic), key=msg.raw_message.key, headers=headers
-                )
-            except Exception as publish_error:
-                delay = retry.delay(attempt)
-                logger.warning(
-                    "cannot dead-letter yet, retrying in %.1fs: %s", delay, publish_error
-                )
-                await asyncio.sleep(delay)
-                raise NackMessage from publish_error
-            logger.warning(
-                "dead-lettered to %s: %s",
-                dlq_topic_name(topic),
-                headers["x-dlq-error"],
-                extra={"topic": topic, "partition": partition, "offset": offset},
-            )
+            raise NackMessage from error
 
     return DeadLetterMiddleware
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
+    """One line: the exception's type and message."""
     text = "".join(traceback.format_exception_only(type(error), error)).strip()
     return " ".join(text.split())

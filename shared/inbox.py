@@ -4,12 +4,16 @@ A handler's state changes and the record of the event's id (with the events the
 processing emitted) are written in one transaction. A redelivered event finds its
 record and re-publishes exactly the same events (same ids, same bytes), so that a
 crash between storing and publishing loses nothing and duplicates nothing.
+
+Events are processed in batches (one transaction for a batch read from Kafka); a batch
+of one is the same thing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,8 +31,22 @@ logger = logging.getLogger(__name__)
 Work = Callable[[AsyncClientSession], Awaitable[Sequence[CloudEvent[Any]]]]
 """A handler's effects: writes with the given session, returns the events to emit."""
 
+After = Callable[[list[Emission]], Awaitable[None]]
+"""What a handler does once its events are published (e.g. scrub erased data)."""
+
 COLLECTION = "processed_events"
 _MAX_CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event's processing: its effects, the personal-data keys of its record,
+    and what to do once its events are published."""
+
+    event: CloudEvent[Any]
+    work: Work
+    keys: Sequence[str] = ()
+    after: After | None = None
 
 
 class Inbox:
@@ -50,40 +68,47 @@ class Inbox:
         `keys` tag the record with personal-data keys (e.g. a normalised email) so
         that `forget` can scrub it on erasure.
         """
-        tags = sorted(set(keys))
+        return (await self.process_batch([Step(event, work, tuple(keys))]))[0]
+
+    async def process_batch(self, steps: Sequence[Step]) -> list[list[Emission]]:
+        """Run each step's work once, all in one transaction; emissions per step.
+
+        A step whose event was already processed (now, or earlier in the batch) gets
+        the emissions recorded then, without running its work again.
+        """
+        if not steps:
+            return []
         for _ in range(_MAX_CONFLICT_RETRIES):
             try:
                 async with self._client.start_session() as session:
-                    return await session.with_transaction(
-                        lambda s: self._process_once(s, event, work, tags)
-                    )
+                    return await session.with_transaction(lambda s: self._run(s, steps))
             except DuplicateKeyError as error:
                 # A concurrent instance won a race on a unique key: run again, the
                 # work now sees the winner's state (e.g. already_member).
-                logger.info("unique-key race on %s, retrying: %s", event.id, error.details)
-        raise RuntimeError(f"event {event.id} kept conflicting after retries")
+                logger.info("unique-key race, retrying the batch: %s", error.details)
+        raise RuntimeError(f"{len(steps)} event(s) kept conflicting after retries")
 
-    async def _process_once(
-        self,
-        session: AsyncClientSession,
-        event: CloudEvent[Any],
-        work: Work,
-        tags: list[str],
-    ) -> list[Emission]:
-        done = await self._collection.find_one({"_id": event.id}, session=session)
-        if done is not None:
-            return [_from_doc(doc) for doc in done["outputs"]]
-        emissions = [Emission.of(out) for out in await work(session)]
-        record: Document = {
-            "_id": event.id,
-            "type": event.type,
-            "outputs": [_to_doc(e) for e in emissions],
-            "processed_at": datetime.now(UTC),
+    async def _run(
+        self, session: AsyncClientSession, steps: Sequence[Step]
+    ) -> list[list[Emission]]:
+        ids = list({step.event.id for step in steps})
+        done: dict[str, list[Emission]] = {
+            doc["_id"]: [_from_doc(out) for out in doc["outputs"]]
+            async for doc in self._collection.find({"_id": {"$in": ids}}, session=session)
         }
-        if tags:
-            record["keys"] = tags
-        await self._collection.insert_one(record, session=session)
-        return emissions
+        records: list[Document] = []
+        results: list[list[Emission]] = []
+        now = datetime.now(UTC)
+        for step in steps:
+            event = step.event
+            if event.id not in done:
+                emissions = [Emission.of(out) for out in await step.work(session)]
+                done[event.id] = emissions
+                records.append(_record(event, emissions, step.keys, now))
+            results.append(done[event.id])
+        if records:
+            await self._collection.insert_many(records, ordered=False, session=session)
+        return results
 
     async def seen(self, event_id: str) -> bool:
         """True once `event_id` has been processed."""
@@ -102,6 +127,21 @@ class Inbox:
             session=session,
         )
         return result.modified_count
+
+
+def _record(
+    event: CloudEvent[Any], emissions: list[Emission], keys: Sequence[str], now: datetime
+) -> Document:
+    record: Document = {
+        "_id": event.id,
+        "type": event.type,
+        "outputs": [_to_doc(e) for e in emissions],
+        "processed_at": now,
+    }
+    tags = sorted(set(keys))
+    if tags:
+        record["keys"] = tags
+    return record
 
 
 def _to_doc(emission: Emission) -> Document:

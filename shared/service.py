@@ -12,12 +12,15 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.response import JSONResponse
 from faststream.asgi.types import Scope
 from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.consumer import BatchConsumer, Handler, decode_valid
 from shared.contract import CloudEvent
-from shared.dlq import dead_letter_middleware
+from shared.dlq import DeadLetters, dead_letter_middleware
+from shared.inbox import Inbox
 from shared.kafka import SUBSCRIBER_OPTIONS, EventPublisher, create_broker, ensure_topics
 from shared.logs import configure_logging
 from shared.mongo import Document, create_client, ping, service_database
@@ -28,6 +31,9 @@ logger = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 
 DepsT = TypeVar("DepsT")
+EventT = TypeVar("EventT", bound=CloudEvent[Any])
+DEFAULT_BATCH = 200
+BATCH_WAIT_MS = 20
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[None]])
 Setup = Callable[["Service[DepsT]", AsyncDatabase[Document]], Awaitable[DepsT]]
 
@@ -47,13 +53,15 @@ class Service(Generic[DepsT]):
         self.settings = settings
         self.description = description
         self.broker: KafkaBroker = create_broker(settings, client_id=name)
+        self.letters = DeadLetters(self.broker, service=name)
         self.router = KafkaRouter(
             prefix=settings.kafka_topic_prefix,
-            middlewares=[dead_letter_middleware(service=name)],
+            middlewares=[dead_letter_middleware(service=name, letters=lambda: self.letters)],
         )
         self.publisher = EventPublisher(self.router, publishes, service=name)
         self.consumes: list[str] = []
         self.mongo: AsyncMongoClient[Document] | None = None
+        self._inbox: Inbox | None = None
         self._deps: DepsT | None = None
         self._background: list[Callable[[DepsT], Awaitable[None]]] = []
 
@@ -63,6 +71,54 @@ class Service(Generic[DepsT]):
         if self._deps is None:
             raise RuntimeError(f"{self.name} is not started")
         return self._deps
+
+    @property
+    def inbox(self) -> Inbox:
+        """The service's processed-event records (available once started)."""
+        if self._inbox is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._inbox
+
+    def consume(
+        self,
+        event: type[EventT],
+        handler: Handler[EventT, DepsT],
+        *,
+        max_records: int = DEFAULT_BATCH,
+    ) -> BatchConsumer[EventT, DepsT]:
+        """Consume an event type's topic in batches with `handler(event, deps) -> Step`.
+
+        The handler's docstring describes the subscription in the AsyncAPI document.
+        """
+        consumer: BatchConsumer[EventT, DepsT] = BatchConsumer(
+            model=event,
+            handler=handler,
+            deps=lambda: self.deps,
+            inbox=lambda: self.inbox,
+            publisher=self.publisher,
+            letters=lambda: self.letters,
+        )
+
+        async def on_event(events: Any, msg: Any) -> None:
+            await consumer.consume(events, msg)
+
+        on_event.__annotations__ = {"events": list[event], "msg": KafkaMessage, "return": None}  # type: ignore[valid-type]
+        on_event.__name__ = f"on_{event.event_type}"
+        on_event.__doc__ = handler.__doc__
+        self.consumes.append(event.event_type)
+        self.router.subscriber(
+            event.event_type,
+            group_id=f"{self.settings.consumer_group(self.name)}.{event.event_type}",
+            title=f"{event.event_type}:{self.name}",
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 4),
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=BATCH_WAIT_MS,
+            decoder=decode_valid(event),
+            **SUBSCRIBER_OPTIONS,
+        )(on_event)
+        return consumer
 
     def subscriber(self, event: type[CloudEvent[Any]]) -> Callable[[HandlerT], HandlerT]:
         """Subscribe to an event type's topic with the platform's consumer policy."""
@@ -90,9 +146,10 @@ class Service(Generic[DepsT]):
             await ensure_topics(self.settings, self.consumes + self.publisher.event_types)
             self.mongo = create_client(self.settings, app_name=self.name)
             try:
-                self._deps = await setup(
-                    self, service_database(self.mongo, self.settings, self.name)
-                )
+                db = service_database(self.mongo, self.settings, self.name)
+                self._inbox = Inbox(self.mongo, db)
+                await self._inbox.create_indexes()
+                self._deps = await setup(self, db)
                 deps = self._deps
                 tasks = [asyncio.ensure_future(task(deps)) for task in self._background]
                 try:
