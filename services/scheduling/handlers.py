@@ -14,7 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.scheduling import domain, events
 from services.scheduling.cadence import Slot
 from services.scheduling.domain import Rejection, Session, reminders_ahead
-from services.scheduling.programme import Topic, launch_of, plan_programme
+from services.scheduling.programme import ProgrammePlan, Topic, launch_of, plan_programme
 from services.scheduling.repository import Repository
 from shared.contract import CloudEvent, derived_id
 from shared.contract.programme import ProgrammePublished
@@ -142,44 +142,7 @@ async def apply_programme(event: ProgrammePublished, deps: Deps) -> None:
             now=now,
             cancel_reason=f"Retirée du programme {programme.year} (version {programme.version}).",
         )
-        emitted: Emitted = []
-        for session in plan.cancelled:
-            await _store(repository, session, now=now, tx=tx)
-            emitted.append(events.cancelled(session, cause_id=event.id, now=now))
-        previous = {s.session_id: s.slot.starts_at for s in current}
-        for session in plan.rescheduled:
-            await _store(repository, session, now=now, tx=tx)
-            emitted.append(
-                events.rescheduled(
-                    session,
-                    previous_starts_at=previous[session.session_id],
-                    cause_id=event.id,
-                    now=now,
-                )
-            )
-        for placement in plan.scheduled:
-            session = Session(
-                session_id=derived_id(event.id, "session", placement.topic.topic_id),
-                topic_id=placement.topic.topic_id,
-                title=placement.topic.title,
-                question=placement.topic.question,
-                slot=placement.slot,
-                join_url=deps.new_join_url(),
-                origin="programme",
-            )
-            await _store(repository, session, now=now, tx=tx)
-            emitted.append(events.scheduled(session, cause_id=event.id, now=now))
-        for topic in plan.unplaced:
-            detail = f"Plus de créneau libre en {programme.year} pour « {topic.title[:80]} »."
-            emitted.append(
-                events.rejected(
-                    Rejection("no_slot", detail),
-                    request_type="programme_published",
-                    cause_id=event.id,
-                    now=now,
-                    topic_id=topic.topic_id,
-                )
-            )
+        emitted = await _apply(plan, current=current, cause=event, deps=deps, now=now, tx=tx)
         await repository.save_programme_version(
             programme.year,
             version=programme.version,
@@ -189,6 +152,54 @@ async def apply_programme(event: ProgrammePublished, deps: Deps) -> None:
         return emitted
 
     await deps.publish(await deps.inbox.process(event, work))
+
+
+async def _apply(
+    plan: ProgrammePlan,
+    *,
+    current: list[Session],
+    cause: ProgrammePublished,
+    deps: Deps,
+    now: datetime,
+    tx: AsyncClientSession,
+) -> Emitted:
+    """Store a programme plan; return its events (cancellations first)."""
+    year = cause.data.year
+    emitted: Emitted = []
+    for session in plan.cancelled:
+        await _store(deps.repository, session, now=now, tx=tx)
+        emitted.append(events.cancelled(session, cause_id=cause.id, now=now))
+    previous = {s.session_id: s.slot.starts_at for s in current}
+    for session in plan.rescheduled:
+        await _store(deps.repository, session, now=now, tx=tx)
+        was = previous[session.session_id]
+        emitted.append(
+            events.rescheduled(session, previous_starts_at=was, cause_id=cause.id, now=now)
+        )
+    for placement in plan.scheduled:
+        session = Session(
+            session_id=derived_id(cause.id, "session", placement.topic.topic_id),
+            topic_id=placement.topic.topic_id,
+            title=placement.topic.title,
+            question=placement.topic.question,
+            slot=placement.slot,
+            join_url=deps.new_join_url(),
+            origin="programme",
+        )
+        await _store(deps.repository, session, now=now, tx=tx)
+        emitted.append(events.scheduled(session, cause_id=cause.id, now=now))
+    for topic in plan.unplaced:
+        detail = f"Plus de créneau libre en {year} pour « {topic.title[:80]} »."
+        emitted.append(
+            events.rejected(
+                Rejection("no_slot", detail),
+                request_type="programme_published",
+                cause_id=cause.id,
+                now=now,
+                topic_id=topic.topic_id,
+            )
+        )
+    return emitted
 
 
 async def _store(
