@@ -164,9 +164,12 @@ class Service(Generic[DepsT]):
         return AsgiFastStream(
             self.broker,
             lifespan=lifespan,
-            asgi_routes=[("/health", self._liveness()), ("/ready", self._readiness())],
+            asgi_routes=[
+                ("/health", self._liveness()),
+                ("/ready", self._readiness()),
+                ("/docs/asyncapi.json", self._asyncapi()),
+            ],
             specification=self.specification(),
-            asyncapi_path="/docs/asyncapi",
             logger=logging.getLogger(f"caprural.{self.name}"),
         )
 
@@ -179,6 +182,13 @@ class Service(Generic[DepsT]):
             description=self.description,
             schema_version="3.0.0",
         )
+
+    def _asyncapi(self) -> Any:
+        @get(description="This service's AsyncAPI document (JSON).", include_in_schema=False)
+        async def asyncapi(scope: Scope) -> AsgiResponse:
+            return JSONResponse(asyncapi_document(self.specification()))
+
+        return asyncapi
 
     def _liveness(self) -> Any:
         @get(description="Liveness: the process answers.")
@@ -196,6 +206,20 @@ class Service(Generic[DepsT]):
             return JSONResponse(body, status_code=200 if kafka_ok and mongo_ok else 503)
 
         return ready
+
+
+def asyncapi_document(specification: AsyncAPI) -> dict[str, Any]:
+    """The AsyncAPI document, each message described as it travels: one CloudEvent.
+
+    FastStream documents a batch subscriber's payload as an array of events; on the
+    wire every Kafka message is a single event, which is what other systems need.
+    """
+    document: dict[str, Any] = specification.to_specification().to_jsonable()
+    schemas = document.get("components", {}).get("schemas", {})
+    for name, schema in list(schemas.items()):
+        if name.endswith(":Message:Payload") and schema.get("type") == "array":
+            schemas[name] = {**schema["items"], "title": schema.get("title", name)}
+    return document
 
 
 def run(app: AsgiFastStream, settings: Settings, *, service: str) -> None:

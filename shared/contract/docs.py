@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from shared.contract.catalog import EVENTS, INBOUND
+from shared.service import asyncapi_document
 from shared.settings import SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parents[2] / "docs" / "contract"
@@ -44,7 +45,7 @@ def asyncapi_documents() -> dict[str, str]:
     for name in SERVICES:
         module = importlib.import_module(f"services.{name}.app")
         app = module.create_app(settings)
-        spec = app.schema.to_specification().to_jsonable()
+        spec = asyncapi_document(app.schema)
         # FastStream's channel order follows set iteration: sort keys for stable files.
         documents[f"asyncapi/{name}.yaml"] = yaml.safe_dump(
             spec, sort_keys=True, allow_unicode=True

@@ -156,7 +156,7 @@ def _print_banner(options: StackOptions, logs: Path) -> None:
         *[
             (
                 f"service {name}",
-                f"http://127.0.0.1:{options.health_port(name)}/ready  /health  /docs/asyncapi",
+                f"http://127.0.0.1:{options.health_port(name)}/ready  /health  /docs/asyncapi.json",
             )
             for name in SERVICES
         ],
