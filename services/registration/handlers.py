@@ -332,7 +332,8 @@ def _people_named(emissions: Iterable[Emission]) -> Iterable[str]:
 def _address_or_poison(email: str) -> EmailAddress:
     address = check_email(email)
     if isinstance(address, Refusal):
-        raise PoisonMessage(f"invalid email address: {address.detail}")
+        # The address stays out of the error: it ends up in headers and logs.
+        raise PoisonMessage("invalid email address in data.email (no such person can exist)")
     return address
 
 

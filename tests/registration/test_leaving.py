@@ -106,7 +106,7 @@ async def test_an_erased_member_leaves_no_personal_data_in_any_collection(
     }
     other = f"other-{mark}@commune.fr"
     upcoming, past = f"s-{mark}", f"p-{mark}"
-    reader = await tap(*EVENTS)
+    reader = await tap("member_leave_requested", *EVENTS, dlq=True)
     async with service(settings):
         joined = await publisher.event(
             "registration_requested",
@@ -145,10 +145,13 @@ async def test_an_erased_member_leaves_no_personal_data_in_any_collection(
         await reader.wait_for("registration_rejected", timeout=60)
         before = await stored_texts(mongo, settings)
 
+        bad = {"email": f"{email}>", "erase": True}
+        await publisher.event("member_leave_requested", bad, subject=email.lower())
         leave = await publisher.event(
-            "member_leave_requested", {"email": email.lower(), "erase": True}
+            "member_leave_requested", {"email": email.lower(), "erase": True}, subject=email.lower()
         )
         [erased] = await reader.wait_for("member_erased", timeout=60)
+        [letter] = await reader.wait_for_dlq("member_leave_requested")
         await reader.wait_for("participant_enrolled", lambda e: e["data"]["promoted"], timeout=60)
         # Redeliveries after the erasure publish nothing and store nothing personal; the
         # marker behind them on the same partitions proves they were consumed.
@@ -178,4 +181,5 @@ async def test_an_erased_member_leaves_no_personal_data_in_any_collection(
         leaks = [name for name, text in after.items() if value.lower() in text]
         assert leaks == [], f"{value!r} still stored in {leaks}"
     assert tombstone["_id"] == member_id
+    assert b"invalid email address" in letter.headers["x-dlq-error"]
     assert set(tombstone) == {"_id", "erased_at"}
