@@ -28,7 +28,6 @@ from shared.contract.scheduling import (
     SessionScheduled,
     SessionScheduleRequested,
 )
-from shared.inbox import Inbox
 from shared.mongo import Document
 from shared.service import Service
 from shared.settings import Settings
@@ -55,36 +54,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         ],
     )
 
-    @service.subscriber(SessionScheduleRequested)
-    async def on_session_schedule_requested(event: SessionScheduleRequested) -> None:
-        """Schedule a session (at most two hours, no holiday, no overlap) or reject it."""
-        await handlers.schedule_session(event, service.deps)
-
-    @service.subscriber(SessionRescheduleRequested)
-    async def on_session_reschedule_requested(event: SessionRescheduleRequested) -> None:
-        """Move a future session to a slot that obeys the rules, or reject the request."""
-        await handlers.reschedule_session(event, service.deps)
-
-    @service.subscriber(SessionCancelRequested)
-    async def on_session_cancel_requested(event: SessionCancelRequested) -> None:
-        """Cancel a future session and its reminders, or reject the request."""
-        await handlers.cancel_session(event, service.deps)
-
-    @service.subscriber(ProgrammePublished)
-    async def on_programme_published(event: ProgrammePublished) -> None:
-        """Place the programme's topics on the bimonthly cadence; a new version updates them."""
-        await handlers.apply_programme(event, service.deps)
-
+    service.consume(SessionScheduleRequested, handlers.schedule_session)
+    service.consume(SessionRescheduleRequested, handlers.reschedule_session)
+    service.consume(SessionCancelRequested, handlers.cancel_session)
+    service.consume(ProgrammePublished, handlers.apply_programme)
     service.background(run_reminder_timer)
 
     async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        assert svc.mongo is not None
-        inbox = Inbox(svc.mongo, db)
         repository = Repository(db)
-        await inbox.create_indexes()
         await repository.create_indexes()
         return Deps(
-            inbox=inbox,
             repository=repository,
             publish=svc.publisher.publish,
             clock=clock or system_clock,

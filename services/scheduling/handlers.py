@@ -1,4 +1,5 @@
-"""Handlers: parse, apply the rules, store with the event's id, publish."""
+"""Handlers: parse, apply the rules, store; each returns the Step the batch consumer
+runs in its transaction (shared/consumer.py), which then publishes the events."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from shared.contract.scheduling import (
     SessionRescheduleRequested,
     SessionScheduleRequested,
 )
-from shared.inbox import Inbox
+from shared.inbox import Step
 from shared.kafka import Emission
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ def system_clock() -> datetime:
 class Deps:
     """What the handlers and the reminder timer need, built once at start-up."""
 
-    inbox: Inbox
     repository: Repository
     publish: Publish
     clock: Clock
@@ -55,8 +55,8 @@ class Deps:
         return f"{self.webconference_base_url.rstrip('/')}/pat-{secrets.token_urlsafe(18)}"
 
 
-async def schedule_session(event: SessionScheduleRequested, deps: Deps) -> None:
-    """A requested session is scheduled if its slot obeys the rules, else rejected."""
+async def schedule_session(event: SessionScheduleRequested, deps: Deps) -> Step:
+    """Schedule a session (two hours at most, ahead, off holidays, no overlap) or reject it."""
     request = event.data
 
     async def work(tx: AsyncClientSession) -> Emitted:
@@ -77,11 +77,11 @@ async def schedule_session(event: SessionScheduleRequested, deps: Deps) -> None:
         await _store(repository, outcome, now=now, tx=tx)
         return [events.scheduled(outcome, cause_id=event.id, now=now)]
 
-    await deps.publish(await deps.inbox.process(event, work))
+    return Step(event, work)
 
 
-async def reschedule_session(event: SessionRescheduleRequested, deps: Deps) -> None:
-    """A session moves to a new slot that obeys the rules (sequence + 1)."""
+async def reschedule_session(event: SessionRescheduleRequested, deps: Deps) -> Step:
+    """Move a future session to a slot that obeys the rules (sequence + 1), or reject it."""
     request = event.data
 
     async def work(tx: AsyncClientSession) -> Emitted:
@@ -101,11 +101,11 @@ async def reschedule_session(event: SessionRescheduleRequested, deps: Deps) -> N
             events.rescheduled(outcome, previous_starts_at=previous, cause_id=event.id, now=now)
         ]
 
-    await deps.publish(await deps.inbox.process(event, work))
+    return Step(event, work)
 
 
-async def cancel_session(event: SessionCancelRequested, deps: Deps) -> None:
-    """A session is cancelled (its reminders with it)."""
+async def cancel_session(event: SessionCancelRequested, deps: Deps) -> Step:
+    """Cancel a future session and its reminders (sequence + 1), or reject the request."""
     request = event.data
 
     async def work(tx: AsyncClientSession) -> Emitted:
@@ -117,11 +117,11 @@ async def cancel_session(event: SessionCancelRequested, deps: Deps) -> None:
         await _store(repository, outcome, now=now, tx=tx)
         return [events.cancelled(outcome, cause_id=event.id, now=now)]
 
-    await deps.publish(await deps.inbox.process(event, work))
+    return Step(event, work)
 
 
-async def apply_programme(event: ProgrammePublished, deps: Deps) -> None:
-    """A programme version becomes sessions on the cadence, updating earlier versions'."""
+async def apply_programme(event: ProgrammePublished, deps: Deps) -> Step:
+    """Place the programme's topics on the bimonthly cadence; a newer version updates them."""
     programme = event.data
 
     async def work(tx: AsyncClientSession) -> Emitted:
@@ -151,7 +151,7 @@ async def apply_programme(event: ProgrammePublished, deps: Deps) -> None:
         )
         return emitted
 
-    await deps.publish(await deps.inbox.process(event, work))
+    return Step(event, work)
 
 
 async def _apply(
