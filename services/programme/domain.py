@@ -42,8 +42,8 @@ def title_key(title: str) -> str:
 
 
 def email_key(email: str) -> str:
-    """The whole address, trimmed and compared case-insensitively."""
-    return email.strip().lower()
+    """The whole address, trimmed and compared case-insensitively (and in one Unicode form)."""
+    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 def display_name(first_name: str, last_name: str) -> str:

@@ -253,7 +253,8 @@ async def record_departure(event: MemberLeft, deps: Deps) -> None:
         state = member_transition(current, status="left", at=event.time)
         if state is None:
             return []
-        name = data.first_name
+        # A registration seen earlier gave the full name; otherwise keep the first name.
+        name = data.first_name if current is None else None
         await repo.save_member(data.member_id, state, email_key=key, name=name, session=session)
         await repo.delete_ballot(key, session=session)
         return []

@@ -132,22 +132,15 @@ class ProgrammeRepository:
         state: MemberState,
         *,
         email_key: str,
-        name: str,
+        name: str | None,
         session: Session,
     ) -> None:
-        """Record a member's state with what identifies them."""
+        """Record a member's state with what identifies them (the name, when given)."""
+        fields: Document = {"status": state.status, "since": state.since, "email_key": email_key}
+        if name is not None:
+            fields["name"] = name
         await self._members.update_one(
-            {"_id": member_id},
-            {
-                "$set": {
-                    "status": state.status,
-                    "since": state.since,
-                    "email_key": email_key,
-                    "name": name,
-                }
-            },
-            upsert=True,
-            session=session,
+            {"_id": member_id}, {"$set": fields}, upsert=True, session=session
         )
 
     async def is_active_member(self, email_key: str, *, session: Session) -> bool:
@@ -158,7 +151,7 @@ class ProgrammeRepository:
     async def member_names(self, *, session: Session) -> dict[str, str]:
         """Display name by email key of every known (not erased) member."""
         cursor = self._members.find(
-            {"email_key": {"$exists": True}}, {"email_key": 1, "name": 1}, session=session
+            {"name": {"$exists": True}}, {"email_key": 1, "name": 1}, session=session
         )
         return {doc["email_key"]: doc["name"] async for doc in cursor}
 
