@@ -23,7 +23,7 @@ async def test_the_2020_launch_and_programme_give_the_third_tuesdays_and_version
     settings, publisher, tap
 ):
     clock = FakeClock(paris(2020, 1, 6, 9))
-    reader = await tap(*SESSION_EVENTS)
+    reader = await tap(*SESSION_EVENTS, "programme_published", dlq=True)
     async with scheduling(settings, clock):
         await publisher.event("session_schedule_requested", day_request(2020, 1, 21, "Lancement"))
         [launch] = data(await reader.wait_for("session_scheduled", timeout=60))
@@ -33,6 +33,7 @@ async def test_the_2020_launch_and_programme_give_the_third_tuesdays_and_version
         )
         assert launch["join_url"].startswith(settings.webconference_base_url + "/pat-")
 
+        await publisher.raw("programme_published", b'{"type": "programme_published"}', key="2020")
         first = await publisher.event("programme_published", programme(1, TOPICS), subject="2020")
         await reader.wait_for("session_scheduled", count=6)
         topics = reader.events("session_scheduled", lambda e: "topic_id" in e["data"])
@@ -50,6 +51,7 @@ async def test_the_2020_launch_and_programme_give_the_third_tuesdays_and_version
         await publisher.event(
             "programme_published", programme(2, ["t2", "t1", "t3", "t4", "t6"]), subject="2020"
         )
+        [dead] = await reader.wait_for_dlq("programme_published")
         moved = data(await reader.wait_for("session_rescheduled", count=2))
         [cancelled] = data(await reader.wait_for("session_cancelled"))
         newcomer = data(
@@ -68,3 +70,4 @@ async def test_the_2020_launch_and_programme_give_the_third_tuesdays_and_version
     ids = {e["id"] for e in reader.events("session_scheduled")}
     assert len(ids) == 7
     assert reader.events("session_rejected") == []
+    assert dead.headers["x-dlq-reason"] == b"poison"
