@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from faststream.asgi import AsgiFastStream
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.registration import handlers
-from services.registration.handlers import Clock, Deps
+from services.registration import handlers, signups
+from services.registration.common import Clock, Deps
 from services.registration.repository import Repository
 from shared.contract.registration import (
     MemberErased,
@@ -64,12 +64,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @service.subscriber(SessionSignupRequested)
     async def on_session_signup_requested(event: SessionSignupRequested) -> None:
         """Someone signs up for a session: participant_enrolled or session_signup_rejected."""
-        await handlers.sign_up(event, service.deps)
+        await signups.sign_up(event, service.deps)
 
     @service.subscriber(SessionSignupCancelled)
     async def on_session_signup_cancelled(event: SessionSignupCancelled) -> None:
         """A participant withdraws: participant_withdrawn, the waitlist moves up."""
-        await handlers.cancel_signup(event, service.deps)
+        await signups.cancel_signup(event, service.deps)
 
     @service.subscriber(MemberLeaveRequested)
     async def on_member_leave_requested(event: MemberLeaveRequested) -> None:
@@ -79,17 +79,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @service.subscriber(SessionScheduled)
     async def on_session_scheduled(event: SessionScheduled) -> None:
         """A session exists: sign-ups for it are now accepted."""
-        await handlers.track_session(event, service.deps)
+        await signups.track_session(event, service.deps)
 
     @service.subscriber(SessionRescheduled)
     async def on_session_rescheduled(event: SessionRescheduled) -> None:
         """A session moved: its new start decides when sign-ups close."""
-        await handlers.track_session(event, service.deps)
+        await signups.track_session(event, service.deps)
 
     @service.subscriber(SessionCancelled)
     async def on_session_cancelled(event: SessionCancelled) -> None:
         """A session is cancelled: its participants are withdrawn, sign-ups refused."""
-        await handlers.close_session(event, service.deps)
+        await signups.close_session(event, service.deps)
 
     async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
         assert svc.mongo is not None
