@@ -39,7 +39,6 @@ from shared.contract.scheduling import (
     SessionRescheduled,
     SessionScheduled,
 )
-from shared.inbox import Inbox
 from shared.mongo import Document
 from shared.service import Service
 from shared.settings import Settings
@@ -74,86 +73,27 @@ def create_app(
         publishes=[NotificationSent, NotificationFailed],
     )
 
-    @service.subscriber(MemberRegistered)
-    async def on_member_registered(event: MemberRegistered) -> None:
-        """Add the member to the recipients projection; send the welcome email."""
-        await handlers.welcome_member(event, service.deps)
-
-    @service.subscriber(RegistrationRejected)
-    async def on_registration_rejected(event: RegistrationRejected) -> None:
-        """Explain the refusal (and how to join single sessions)."""
-        await handlers.explain_rejection(event, service.deps)
-
-    @service.subscriber(ParticipantEnrolled)
-    async def on_participant_enrolled(event: ParticipantEnrolled) -> None:
-        """Record the participant; confirm the place (with the ICS) or the waitlist."""
-        await handlers.confirm_signup(event, service.deps)
-
-    @service.subscriber(ParticipantWithdrawn)
-    async def on_participant_withdrawn(event: ParticipantWithdrawn) -> None:
-        """Stop inviting a participant who withdrew."""
-        await handlers.forget_participation(event, service.deps)
-
-    @service.subscriber(SessionSignupRejected)
-    async def on_session_signup_rejected(event: SessionSignupRejected) -> None:
-        """Explain why a sign-up was refused."""
-        await handlers.explain_signup_rejection(event, service.deps)
-
-    @service.subscriber(MemberLeft)
-    async def on_member_left(event: MemberLeft) -> None:
-        """Confirm the leaving; nothing more is sent to that member."""
-        await handlers.confirm_leave(event, service.deps)
-
-    @service.subscriber(MemberErased)
-    async def on_member_erased(event: MemberErased) -> None:
-        """Erase the member's address and names from every collection."""
-        await handlers.erase_member(event, service.deps)
-
-    @service.subscriber(TopicAccepted)
-    async def on_topic_accepted(event: TopicAccepted) -> None:
-        """Acknowledge the proposal; notify the coordinators (COORDINATOR_EMAILS)."""
-        await handlers.acknowledge_topic(event, service.deps)
-
-    @service.subscriber(ProgrammePublished)
-    async def on_programme_published(event: ProgrammePublished) -> None:
-        """Announce the programme to every member."""
-        await handlers.announce_programme(event, service.deps)
-
-    @service.subscriber(BallotRejected)
-    async def on_ballot_rejected(event: BallotRejected) -> None:
-        """Explain why a ballot was refused."""
-        await handlers.explain_ballot_rejection(event, service.deps)
-
-    @service.subscriber(SessionScheduled)
-    async def on_session_scheduled(event: SessionScheduled) -> None:
-        """Invite members and enrolled participants (ICS, METHOD:REQUEST)."""
-        await handlers.invite_to_session(event, service.deps)
-
-    @service.subscriber(SessionRescheduled)
-    async def on_session_rescheduled(event: SessionRescheduled) -> None:
-        """Send the new slot (ICS, METHOD:REQUEST, next SEQUENCE)."""
-        await handlers.invite_to_session(event, service.deps)
-
-    @service.subscriber(SessionCancelled)
-    async def on_session_cancelled(event: SessionCancelled) -> None:
-        """Send the cancellation (ICS, METHOD:CANCEL)."""
-        await handlers.invite_to_session(event, service.deps)
-
-    @service.subscriber(SessionReminderDue)
-    async def on_session_reminder_due(event: SessionReminderDue) -> None:
-        """Remind members and enrolled participants (J-7, J-1)."""
-        await handlers.remind_session(event, service.deps)
+    service.consume(MemberRegistered, handlers.welcome_member)
+    service.consume(RegistrationRejected, handlers.explain_rejection)
+    service.consume(ParticipantEnrolled, handlers.confirm_signup)
+    service.consume(ParticipantWithdrawn, handlers.forget_participation)
+    service.consume(SessionSignupRejected, handlers.explain_signup_rejection)
+    service.consume(MemberLeft, handlers.confirm_leave)
+    service.consume(MemberErased, handlers.erase_member)
+    service.consume(TopicAccepted, handlers.acknowledge_topic)
+    service.consume(ProgrammePublished, handlers.announce_programme)
+    service.consume(BallotRejected, handlers.explain_ballot_rejection)
+    service.consume(SessionScheduled, handlers.invite_to_session)
+    service.consume(SessionRescheduled, handlers.announce_new_slot)
+    service.consume(SessionCancelled, handlers.announce_cancellation)
+    service.consume(SessionReminderDue, handlers.remind_session)
 
     async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        assert svc.mongo is not None
-        inbox = Inbox(svc.mongo, db)
-        await inbox.create_indexes()
         repo = Repository(db)
         await repo.create_indexes()
         renderer = Renderer()
         renderer.check(list(get_args(EmailKind)))
         return Deps(
-            inbox=inbox,
             repo=repo,
             renderer=renderer,
             publisher=svc.publisher,

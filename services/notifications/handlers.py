@@ -24,7 +24,7 @@ from services.notifications.domain import (
     signup_kind,
 )
 from services.notifications.letters import letter_for, parse_cause
-from services.notifications.outbox import Dispatch
+from services.notifications.outbox import Dispatch, SessionVersion
 from services.notifications.rendering import Renderer
 from services.notifications.repository import Repository
 from shared.contract import CloudEvent
@@ -41,17 +41,19 @@ from shared.contract.registration import (
 )
 from shared.contract.scheduling import (
     SessionCancelled,
+    SessionData,
     SessionReminderDue,
     SessionRescheduled,
     SessionScheduled,
 )
-from shared.inbox import Inbox
-from shared.kafka import EventPublisher
+from shared.inbox import Step
+from shared.kafka import Emission, EventPublisher
 from shared.settings import Settings
 
 Clock = Callable[[], datetime]
 Tx = AsyncClientSession
 Decide = Callable[[Tx], Awaitable[Sequence[Dispatch]]]
+SESSION_FIELDS = frozenset(SessionData.model_fields)
 
 
 def system_clock() -> datetime:
@@ -63,7 +65,6 @@ def system_clock() -> datetime:
 class Deps:
     """What the handlers and the sender need, built once at start-up."""
 
-    inbox: Inbox
     repo: Repository
     renderer: Renderer
     publisher: EventPublisher
@@ -94,8 +95,9 @@ def personal(
     return dispatch(event, kind, [recipient], personal_keys=(recipient.key,), **extra)
 
 
-async def record(event: CloudEvent[Any], deps: Deps, decide: Decide) -> None:
-    """Run `decide` once for the event id and store the deliveries it asks for."""
+def record(event: CloudEvent[Any], deps: Deps, decide: Decide) -> Step:
+    """The step that runs `decide` once for the event id and stores the deliveries it
+    asks for; once committed, the sender is woken."""
 
     async def work(session: Tx) -> list[CloudEvent[Any]]:
         for planned in await decide(session):
@@ -103,9 +105,10 @@ async def record(event: CloudEvent[Any], deps: Deps, decide: Decide) -> None:
             await deps.repo.add(planned, now=deps.clock(), session=session)
         return []
 
-    emissions = await deps.inbox.process(event, work)
-    await deps.publisher.publish(emissions)
-    deps.wake.set()
+    async def wake_sender(emissions: list[Emission]) -> None:
+        deps.wake.set()
+
+    return Step(event, work, after=wake_sender)
 
 
 def check_renders(planned: Dispatch, deps: Deps) -> None:
@@ -125,7 +128,7 @@ def check_renders(planned: Dispatch, deps: Deps) -> None:
 # --- registration ---------------------------------------------------------------------
 
 
-async def welcome_member(event: MemberRegistered, deps: Deps) -> None:
+async def welcome_member(event: MemberRegistered, deps: Deps) -> Step:
     """Add the member to the projection and welcome them (unless they already left)."""
     data = event.data
     member = Recipient(data.email, data.first_name, data.last_name)
@@ -134,18 +137,39 @@ async def welcome_member(event: MemberRegistered, deps: Deps) -> None:
         if await deps.repo.member(data.member_id, session=tx) is not None:
             return []  # known already, or a tombstone: left or erased first
         await deps.repo.add_member(data.member_id, member, session=tx)
-        return [personal(event, "welcome", member)]
+        upcoming = await deps.repo.upcoming_sessions(now=deps.clock(), session=tx)
+        return [personal(event, "welcome", member)] + [
+            late_invitation(known, member) for known in upcoming
+        ]
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
-async def explain_rejection(event: RegistrationRejected, deps: Deps) -> None:
+def late_invitation(known: dict[str, Any], member: Recipient) -> Dispatch:
+    """A member who joins after a session was announced is invited to it as well.
+
+    The cause is the event that announced the session's current version, so that the
+    delivery key is the one the fan-out would have used: one invitation either way.
+    """
+    fields = {name: value for name, value in known["data"].items() if name in SESSION_FIELDS}
+    return Dispatch(
+        kind="session_invitation",
+        cause_id=known["event_id"],
+        cause_type=known["event_type"],
+        cause_time=known["event_time"],
+        data=fields,
+        recipients=(member,),
+        session_id=known["_id"],
+    )
+
+
+async def explain_rejection(event: RegistrationRejected, deps: Deps) -> Step:
     """Tell the person why the registration was refused, and how to join sessions."""
     person = Recipient(event.data.email, event.data.first_name)
-    await record(event, deps, _always([personal(event, "rejection", person)]))
+    return record(event, deps, _always([personal(event, "rejection", person)]))
 
 
-async def confirm_leave(event: MemberLeft, deps: Deps) -> None:
+async def confirm_leave(event: MemberLeft, deps: Deps) -> Step:
     """Stop every email to a member who left; confirm their leaving (once)."""
     data = event.data
     person = Recipient(data.email, data.first_name)
@@ -159,10 +183,10 @@ async def confirm_leave(event: MemberLeft, deps: Deps) -> None:
         erase_after = data.erase or erased
         return [personal(event, "leave_confirmation", person, erase_after_send=erase_after)]
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
-async def erase_member(event: MemberErased, deps: Deps) -> None:
+async def erase_member(event: MemberErased, deps: Deps) -> Step:
     """Erase the person's address and names from the projection, deliveries and contents."""
 
     async def decide(tx: Tx) -> list[Dispatch]:
@@ -171,10 +195,10 @@ async def erase_member(event: MemberErased, deps: Deps) -> None:
             await deps.repo.erase_person(key, session=tx)
         return []
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
-async def confirm_signup(event: ParticipantEnrolled, deps: Deps) -> None:
+async def confirm_signup(event: ParticipantEnrolled, deps: Deps) -> Step:
     """Record the participant; confirm the place (with the ICS) or the waitlist position."""
     data = event.data
     person = Recipient(data.email, data.first_name, data.last_name)
@@ -189,10 +213,10 @@ async def confirm_signup(event: ParticipantEnrolled, deps: Deps) -> None:
         kind = signup_kind(status=data.status, promoted=data.promoted)
         return [personal(event, kind, person, session_id=data.session_id)]
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
-async def forget_participation(event: ParticipantWithdrawn, deps: Deps) -> None:
+async def forget_participation(event: ParticipantWithdrawn, deps: Deps) -> Step:
     """A participant is no longer invited (but still told if the session is cancelled)."""
     data = event.data
     status = "session_cancelled" if data.reason == "session_cancelled" else "withdrawn"
@@ -203,10 +227,10 @@ async def forget_participation(event: ParticipantWithdrawn, deps: Deps) -> None:
         await deps.repo.save_participant(data.participant_id, fields, as_of=event.time, session=tx)
         return []
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
-async def explain_signup_rejection(event: SessionSignupRejected, deps: Deps) -> None:
+async def explain_signup_rejection(event: SessionSignupRejected, deps: Deps) -> Step:
     """Tell the person why the sign-up was refused."""
     data = event.data
     person = Recipient(data.email, data.first_name)
@@ -216,13 +240,13 @@ async def explain_signup_rejection(event: SessionSignupRejected, deps: Deps) -> 
         snapshot = known["data"] if known else None
         return [personal(event, "signup_rejection", person, session=snapshot)]
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
 # --- programme ------------------------------------------------------------------------
 
 
-async def acknowledge_topic(event: TopicAccepted, deps: Deps) -> None:
+async def acknowledge_topic(event: TopicAccepted, deps: Deps) -> Step:
     """Thank the proposer; tell the coordinators."""
     proposer = event.data.proposed_by
     person = Recipient(proposer.email, proposer.name)
@@ -231,23 +255,23 @@ async def acknowledge_topic(event: TopicAccepted, deps: Deps) -> None:
     if coordinators:
         keys = (person.key,)
         planned.append(dispatch(event, "topic_notice", coordinators, personal_keys=keys))
-    await record(event, deps, _always(planned))
+    return record(event, deps, _always(planned))
 
 
-async def announce_programme(event: ProgrammePublished, deps: Deps) -> None:
+async def announce_programme(event: ProgrammePublished, deps: Deps) -> Step:
     """Send the published programme to every member."""
 
     async def decide(tx: Tx) -> list[Dispatch]:
         members = await deps.repo.active_members(session=tx)
         return [dispatch(event, "programme_announcement", members)]
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
-async def explain_ballot_rejection(event: BallotRejected, deps: Deps) -> None:
+async def explain_ballot_rejection(event: BallotRejected, deps: Deps) -> Step:
     """Tell the voter why the ballot was refused."""
     person = Recipient(event.data.email)
-    await record(event, deps, _always([personal(event, "ballot_rejection", person)]))
+    return record(event, deps, _always([personal(event, "ballot_rejection", person)]))
 
 
 # --- scheduling -----------------------------------------------------------------------
@@ -255,8 +279,23 @@ async def explain_ballot_rejection(event: BallotRejected, deps: Deps) -> None:
 SessionEvent = SessionScheduled | SessionRescheduled | SessionCancelled
 
 
-async def invite_to_session(event: SessionEvent, deps: Deps) -> None:
-    """Invite, update or cancel: members and the session's participants, with the ICS."""
+async def invite_to_session(event: SessionScheduled, deps: Deps) -> Step:
+    """Invite the members and the enrolled participants (ICS, METHOD:REQUEST)."""
+    return session_changed(event, deps)
+
+
+async def announce_new_slot(event: SessionRescheduled, deps: Deps) -> Step:
+    """Send the new slot to members and enrolled participants (ICS, next SEQUENCE)."""
+    return session_changed(event, deps)
+
+
+async def announce_cancellation(event: SessionCancelled, deps: Deps) -> Step:
+    """Tell members and every participant, waitlist included (ICS, METHOD:CANCEL)."""
+    return session_changed(event, deps)
+
+
+def session_changed(event: SessionEvent, deps: Deps) -> Step:
+    """A session version: update the projection, fan the email out unless superseded."""
     data = event.data
     cancelled = isinstance(event, SessionCancelled)
     kinds: dict[str, EmailKind] = {
@@ -272,22 +311,25 @@ async def invite_to_session(event: SessionEvent, deps: Deps) -> None:
             stored_sequence=known["sequence"] if known else None, incoming_sequence=data.sequence
         )
         if newer or cancelled:
-            await deps.repo.save_session(
-                data.session_id,
-                data.model_dump(mode="json"),
+            version = SessionVersion(
+                session_id=data.session_id,
                 sequence=max(data.sequence, known["sequence"] if known else 0),
-                cancelled=cancelled,
-                session=tx,
+                starts_at=data.starts_at,
+                data=data.model_dump(mode="json"),
+                event_id=event.id,
+                event_type=event.type,
+                event_time=event.time,
             )
+            await deps.repo.save_session(version, cancelled=cancelled, session=tx)
         if not cancelled and (not newer or (known and known.get("cancelled"))):
             return []  # superseded by a later version, or the session is cancelled
         recipients = await _session_recipients(deps, data.session_id, statuses, tx)
         return [dispatch(event, kinds[event.type], recipients, session_id=data.session_id)]
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
-async def remind_session(event: SessionReminderDue, deps: Deps) -> None:
+async def remind_session(event: SessionReminderDue, deps: Deps) -> Step:
     """Remind members and participants (never for a cancelled session)."""
     data = event.data
 
@@ -298,7 +340,7 @@ async def remind_session(event: SessionReminderDue, deps: Deps) -> None:
         recipients = await _session_recipients(deps, data.session_id, ["enrolled"], tx)
         return [dispatch(event, "reminder", recipients, session_id=data.session_id)]
 
-    await record(event, deps, decide)
+    return record(event, deps, decide)
 
 
 async def _session_recipients(

@@ -51,7 +51,6 @@ def build_message(
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id(delivery_id, mail_from)
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "fr"
     message["X-Caprural-Kind"] = email.kind
     message.set_content(email.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -71,4 +70,5 @@ def build_message(
             subtype="ics",
             filename=name,
         )
+    message["Content-Language"] = "fr"  # after the parts: set_content drops Content-* headers
     return message

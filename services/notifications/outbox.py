@@ -50,6 +50,19 @@ class Dispatch:
 
 
 @dataclass(frozen=True)
+class SessionVersion:
+    """The latest known version of a session, and the event that announced it."""
+
+    session_id: str
+    sequence: int
+    starts_at: datetime
+    data: dict[str, Any]
+    event_id: str
+    event_type: str
+    event_time: datetime
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One email to one recipient, as the sender sees it."""
 

@@ -18,7 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.domain import Recipient
-from services.notifications.outbox import Delivery, Dispatch, delivery_docs
+from services.notifications.outbox import Delivery, Dispatch, SessionVersion, delivery_docs
 from shared.mongo import Document
 
 Tx = AsyncClientSession | None
@@ -35,6 +35,7 @@ class Repository:
         self._sessions = db["sessions"]
         self._contents = db["contents"]
         self._deliveries = db["deliveries"]
+        self._locks = db["locks"]
 
     async def create_indexes(self) -> None:
         """Indexes for the fan-outs, the sender's claim, the announcements and erasure."""
@@ -50,12 +51,24 @@ class Repository:
 
     # --- members -----------------------------------------------------------------
 
+    async def lock_roster(self, *, session: Tx) -> None:
+        """Serialise the transactions that change or read the member list.
+
+        A registration and a session fan-out running at the same time would otherwise
+        each miss the other (the new member neither in the fan-out nor invited late);
+        both write this document, so the second gets a write conflict and is retried.
+        """
+        await self._locks.update_one(
+            {"_id": "roster"}, {"$inc": {"version": 1}}, upsert=True, session=session
+        )
+
     async def member(self, member_id: str, *, session: Tx = None) -> Document | None:
         """A member's projection document (or tombstone)."""
         return await self._members.find_one({"_id": member_id}, session=session)
 
     async def add_member(self, member_id: str, recipient: Recipient, *, session: Tx) -> None:
         """Record a member (never over a tombstone of a member who left or was erased)."""
+        await self.lock_roster(session=session)
         await self._members.update_one(
             {"_id": member_id},
             {"$setOnInsert": {**_person(recipient), "left": False, "erased": False}},
@@ -65,6 +78,7 @@ class Repository:
 
     async def mark_left(self, member_id: str, recipient: Recipient, *, session: Tx) -> None:
         """A member left: they get nothing more (the document stays as a tombstone)."""
+        await self.lock_roster(session=session)
         doc = await self.member(member_id, session=session)
         erased = bool(doc and doc.get("erased"))
         update: Document = {"left": True} if erased else {"left": True, **_person(recipient)}
@@ -84,7 +98,8 @@ class Repository:
         return doc.get("email_key") if doc else None
 
     async def active_members(self, *, session: Tx) -> list[Recipient]:
-        """Members who have not left, in registration order."""
+        """Members who have not left (a stable order)."""
+        await self.lock_roster(session=session)
         cursor = self._members.find({"left": False}, session=session).sort("_id", ASCENDING)
         return [_recipient(doc) async for doc in cursor]
 
@@ -131,16 +146,30 @@ class Repository:
         """The latest known version of a session."""
         return await self._sessions.find_one({"_id": session_id}, session=session)
 
-    async def save_session(
-        self, session_id: str, data: Document, *, sequence: int, cancelled: bool, session: Tx
-    ) -> None:
+    async def save_session(self, version: SessionVersion, *, cancelled: bool, session: Tx) -> None:
         """Store a session version (the caller checked it is newer); cancelled is sticky."""
-        update: Document = {"$set": {"data": data, "sequence": sequence}}
+        fields = {
+            "data": version.data,
+            "sequence": version.sequence,
+            "starts_at": version.starts_at,
+            "event_id": version.event_id,
+            "event_type": version.event_type,
+            "event_time": version.event_time,
+        }
+        update: Document = {"$set": fields}
         if cancelled:
             update["$set"]["cancelled"] = True
         else:
             update["$setOnInsert"] = {"cancelled": False}
-        await self._sessions.update_one({"_id": session_id}, update, upsert=True, session=session)
+        await self._sessions.update_one(
+            {"_id": version.session_id}, update, upsert=True, session=session
+        )
+
+    async def upcoming_sessions(self, *, now: datetime, session: Tx) -> list[Document]:
+        """Sessions not cancelled that have not started yet, earliest first."""
+        query = {"cancelled": False, "starts_at": {"$gt": now}}
+        cursor = self._sessions.find(query, session=session).sort("starts_at", ASCENDING)
+        return [doc async for doc in cursor]
 
     async def sessions(self, session_ids: Iterable[str]) -> dict[str, Document]:
         """Sessions by id."""
@@ -157,8 +186,13 @@ class Repository:
         await self._contents.update_one(
             {"_id": content["_id"]}, {"$setOnInsert": content}, upsert=True, session=session
         )
-        await self._deliveries.insert_many(deliveries, ordered=False, session=session)
-        return len(deliveries)
+        ids = [doc["_id"] for doc in deliveries]
+        existing = self._deliveries.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
+        known = {doc["_id"] async for doc in existing}
+        fresh = [doc for doc in deliveries if doc["_id"] not in known]
+        if fresh:
+            await self._deliveries.insert_many(fresh, ordered=False, session=session)
+        return len(fresh)
 
     async def cancel_pending(self, email_key: str, *, keep: Sequence[str], session: Tx) -> int:
         """Someone left: drop what was still to be sent to them (but the kinds in `keep`)."""

@@ -1,0 +1,74 @@
+"""MIME messages: alternatives, the invitation parts, safe headers, stable Message-ID."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+from services.notifications.domain import Recipient
+from services.notifications.letters import letter_for
+from services.notifications.mime import build_message, message_id
+from services.notifications.rendering import Renderer
+from services.notifications.samples import CAMILLE, sample_cause
+
+DATE = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
+FROM = "Cap Rural <pat@caprural.org>"
+
+
+def message_for(kind, recipient=CAMILLE):
+    email = Renderer().render(letter_for(sample_cause(kind)), recipient)
+    built = build_message(email, mail_from=FROM, recipient=recipient, delivery_id="d-1", date=DATE)
+    return message_from_bytes(built.as_bytes(), policy=policy.default)
+
+
+def test_an_invitation_has_text_html_and_calendar_alternatives_and_an_ics_attachment():
+    message = message_for("session_invitation")
+    assert message.get_content_type() == "multipart/mixed"
+    types = [part.get_content_type() for part in message.walk()]
+    assert types == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/calendar",
+        "application/ics",
+    ]
+    calendar = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    assert calendar.get_param("method") == "REQUEST"
+    attachment = next(p for p in message.walk() if p.get_content_type() == "application/ics")
+    assert attachment.get_filename() == "invitation.ics"
+    assert b"METHOD:REQUEST" in attachment.get_payload(decode=True)
+
+
+def test_a_welcome_is_text_and_html_only():
+    message = message_for("welcome")
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_headers_say_who_what_and_are_stable_per_delivery():
+    message = message_for("welcome")
+    assert message["From"] == FROM
+    assert message["To"] == "Camille Martin <camille.martin@cc-exemple.fr>"
+    assert message["Subject"] == "Bienvenue dans le groupe d'échange PAT/SAT"
+    assert message["Message-ID"] == "<d-1@caprural.org>" == message_id("d-1", FROM)
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Content-Language"] == "fr"
+
+
+def test_line_breaks_in_a_name_never_make_a_new_header():
+    intruder = Recipient("camille@cc-exemple.fr", "Eve\r\nBcc: victim@example.org", "X\nY")
+    raw = Renderer().render(letter_for(sample_cause("welcome")), intruder)
+    built = build_message(raw, mail_from=FROM, recipient=intruder, delivery_id="d", date=DATE)
+    wire = built.as_bytes()
+    headers = wire.split(b"\r\n\r\n", 1)[0]
+    assert b"\nBcc:" not in headers
+    parsed = message_from_bytes(wire, policy=policy.default)
+    assert parsed["Bcc"] is None
+    assert "victim@example.org" in parsed["To"]  # as text of the display name, harmless
+    assert parsed["To"].addresses[0].addr_spec == "camille@cc-exemple.fr"
+
+
+def test_every_line_on_the_wire_is_short_and_crlf_terminated():
+    wire = message_for("session_update").as_bytes(policy=policy.SMTP)
+    assert all(len(line) <= 998 for line in wire.split(b"\r\n"))
