@@ -17,7 +17,9 @@ def token() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def member(email: str, *, first_name: str = "Camille", member_id: str | None = None) -> dict:
+def member(
+    email: str, *, first_name: str = "Camille", member_id: str | None = None
+) -> dict[str, Any]:
     """member_registered data."""
     return {
         "member_id": member_id or f"m-{uuid.uuid4().hex[:12]}",

@@ -26,7 +26,7 @@ def deliveries(mongo, settings):
 
 async def reaches(collection, query, count: int) -> bool:
     """True once `count` documents match."""
-    return await collection.count_documents(query) >= count
+    return bool(await collection.count_documents(query) >= count)
 
 
 def per_recipient(mail, addresses) -> Counter[str]:
