@@ -19,7 +19,6 @@ RejectionReason = Literal[
     "overlap",
     "no_slot",
 ]
-Origin = Literal["request", "programme"]
 Status = Literal["scheduled", "cancelled"]
 ReminderKind = Literal["J-7", "J-1"]
 
@@ -41,7 +40,8 @@ class Session:
     topic_id: str | None = None
     sequence: int = 0
     status: Status = "scheduled"
-    origin: Origin = "request"
+    programme_year: int | None = None
+    """The programme (year) a session was planned by; None for a requested session."""
     pinned: bool = False
     """Moved by hand: a new programme version keeps its slot."""
     cancel_reason: str | None = None

@@ -132,8 +132,8 @@ async def apply_programme(event: ProgrammePublished, deps: Deps) -> Step:
             logger.info("programme %s v%d already superseded", programme.year, programme.version)
             return []
         sessions = await repository.live_in_year(programme.year, session=tx)
-        current = [s for s in sessions if s.origin == "programme"]
-        others = [s for s in sessions if s.origin != "programme"]
+        current = [s for s in sessions if s.programme_year == programme.year]
+        others = [s for s in sessions if s.programme_year != programme.year]
         plan = plan_programme(
             topics=[Topic(t.topic_id, t.title, t.question) for t in programme.topics],
             launch=launch_of(programme.year, others),
@@ -184,7 +184,7 @@ async def _apply(
             question=placement.topic.question,
             slot=placement.slot,
             join_url=deps.new_join_url(),
-            origin="programme",
+            programme_year=year,
         )
         await _store(deps.repository, session, now=now, tx=tx)
         emitted.append(events.scheduled(session, cause_id=cause.id, now=now))

@@ -39,7 +39,9 @@ class ProgrammePlan:
 
 def launch_of(year: int, requested: Iterable[Session]) -> Slot:
     """The year's launch: its earliest live requested session, else the default slot."""
-    candidates = [s.slot for s in requested if s.live and s.origin == "request" and s.year == year]
+    candidates = [
+        s.slot for s in requested if s.live and s.programme_year is None and s.year == year
+    ]
     return min(candidates, key=lambda slot: slot.starts_at, default=default_launch(year))
 
 

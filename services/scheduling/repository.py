@@ -50,7 +50,8 @@ class Repository:
     async def create_indexes(self) -> None:
         """Indexes for the overlap check, the programme merge and the timer."""
         await self._sessions.create_index([("status", ASCENDING), ("starts_at", ASCENDING)])
-        await self._sessions.create_index([("origin", ASCENDING), ("year", ASCENDING)])
+        await self._sessions.create_index([("status", ASCENDING), ("year", ASCENDING)])
+        await self._sessions.create_index("programme_year", sparse=True)
         await self._reminders.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
         await self._reminders.create_index("session_id")
 
@@ -77,8 +78,8 @@ class Repository:
         return [_session(d) async for d in self._sessions.find(query, session=session)]
 
     async def live_in_year(self, year: int, *, session: Tx) -> list[Session]:
-        """Live sessions of a year, earliest first."""
-        query = {"status": "scheduled", "year": year}
+        """Live sessions taking place in a year or planned by its programme, earliest first."""
+        query = {"status": "scheduled", "$or": [{"year": year}, {"programme_year": year}]}
         cursor = self._sessions.find(query, session=session).sort("starts_at", ASCENDING)
         return [_session(d) async for d in cursor]
 
@@ -190,7 +191,7 @@ def _session_doc(item: Session) -> Document:
         "join_url": item.join_url,
         "sequence": item.sequence,
         "status": item.status,
-        "origin": item.origin,
+        "programme_year": item.programme_year,
         "pinned": item.pinned,
         "cancel_reason": item.cancel_reason,
     }
@@ -206,7 +207,7 @@ def _session(doc: dict[str, Any]) -> Session:
         join_url=doc["join_url"],
         sequence=int(doc["sequence"]),
         status=doc["status"],
-        origin=doc["origin"],
+        programme_year=doc.get("programme_year"),
         pinned=bool(doc.get("pinned", False)),
         cancel_reason=doc.get("cancel_reason"),
     )

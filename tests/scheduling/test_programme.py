@@ -36,7 +36,7 @@ def sessions_of(first: ProgrammePlan) -> list[Session]:
             topic_id=p.topic.topic_id,
             title=p.topic.title,
             question=p.topic.question,
-            origin="programme",
+            programme_year=2020,
         )
         for p in first.scheduled
     ]
@@ -54,7 +54,7 @@ def test_the_launch_is_the_earliest_live_requested_session_of_the_year():
     extra = session("extra", slot(2020, 6, 2))
     launch = session("launch", LAUNCH)
     gone = session("gone", slot(2020, 1, 7), status="cancelled")
-    programme = session("p", slot(2020, 1, 14), origin="programme")
+    programme = session("p", slot(2020, 1, 14), programme_year=2020)
     last_year = session("old", slot(2019, 12, 3))
     assert launch_of(2020, [extra, launch, gone, programme, last_year]) == LAUNCH
     assert launch_of(2021, [extra, launch]) == default_launch(2021)
@@ -124,3 +124,9 @@ def test_topics_beyond_the_year_s_slots_are_left_unplaced():
 def test_a_topic_listed_twice_gets_one_session():
     first = plan([TOPICS[0], TOPICS[0], TOPICS[1]])
     assert [p.topic.topic_id for p in first.scheduled] == ["t1", "t2"]
+
+
+def test_a_session_moved_by_hand_into_the_next_year_still_belongs_to_its_programme():
+    current = sessions_of(plan(TOPICS))
+    current[4] = replace(current[4], slot=slot(2021, 1, 12), sequence=1, pinned=True)
+    assert plan(TOPICS, current=current) == ProgrammePlan()
