@@ -1,12 +1,14 @@
-"""Handlers: parse, call the rules, store and publish, once per CloudEvent id.
+"""Handlers: parse, call the rules, store; each returns the Step the batch consumer runs.
 
-Each runs its effects through the inbox (one MongoDB transaction with the record of the
-event's id and the events it emits), then publishes what the inbox returned.
+The consumer (shared/consumer.py) runs a batch's steps in one MongoDB transaction with
+the inbox records of their CloudEvent ids, publishes the events they return, then
+commits the offsets: a redelivered event re-publishes the same events, nothing more.
+A handler raising `PoisonMessage` (before or inside its work) is dead-lettered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,8 +48,7 @@ from shared.contract.programme import (
 )
 from shared.contract.registration import MemberErased, MemberLeft, MemberRegistered
 from shared.errors import PoisonMessage, TransientFailure
-from shared.inbox import Inbox, Work
-from shared.kafka import EventPublisher
+from shared.inbox import Inbox, Step
 
 SOURCE = "urn:caprural:programme"
 
@@ -61,25 +62,13 @@ class Deps:
 
     inbox: Inbox
     repository: ProgrammeRepository
-    publisher: EventPublisher
     clock: Clock
-
-
-async def _run(
-    deps: Deps,
-    event: CloudEvent[Any],
-    work: Work,
-    *,
-    keys: Iterable[str] = (),
-) -> None:
-    emissions = await deps.inbox.process(event, work, keys=keys)
-    await deps.publisher.publish(emissions)
 
 
 # --- topics --------------------------------------------------------------------------
 
 
-async def accept_topic(event: TopicProposed, deps: Deps) -> None:
+async def accept_topic(event: TopicProposed, deps: Deps) -> Step:
     """Store a new topic, or attach the proposal to the topic with the same title."""
     data = event.data
     if not title_key(data.title):
@@ -119,10 +108,10 @@ async def accept_topic(event: TopicProposed, deps: Deps) -> None:
         )
         return [_derived(TopicAccepted, accepted, event, deps, subject=topic.topic_id)]
 
-    await _run(deps, event, work, keys=[person_tag(key)])
+    return Step(event, work, keys=[person_tag(key)])
 
 
-async def record_comment(event: TopicCommented, deps: Deps) -> None:
+async def record_comment(event: TopicCommented, deps: Deps) -> Step:
     """Append a contribution to its topic (unknown topic: dead-lettered)."""
     data = event.data
     key = email_key(data.email)
@@ -138,13 +127,13 @@ async def record_comment(event: TopicCommented, deps: Deps) -> None:
         await repo.add_comment(topic.topic_id, comment, session=session)
         return []
 
-    await _run(deps, event, work, keys=[person_tag(key)])
+    return Step(event, work, keys=[person_tag(key)])
 
 
 # --- ballots and the programme ---------------------------------------------------------
 
 
-async def cast_vote(event: TopicVoteCast, deps: Deps) -> None:
+async def cast_vote(event: TopicVoteCast, deps: Deps) -> Step:
     """Store a member's ballot (replacing the earlier one) or refuse it whole."""
     data = event.data
     key = email_key(data.email)
@@ -166,10 +155,10 @@ async def cast_vote(event: TopicVoteCast, deps: Deps) -> None:
             await repo.save_ballot(ballot, session=session)
         return []
 
-    await _run(deps, event, work, keys=[person_tag(key)])
+    return Step(event, work, keys=[person_tag(key)])
 
 
-async def publish_programme(event: ProgrammePublicationRequested, deps: Deps) -> None:
+async def publish_programme(event: ProgrammePublicationRequested, deps: Deps) -> Step:
     """Rank the topics from the stored ballots and publish the year's next version."""
     data = event.data
     repo = deps.repository
@@ -211,13 +200,13 @@ async def publish_programme(event: ProgrammePublicationRequested, deps: Deps) ->
         subject = f"programme-{data.year}"
         return [_derived(ProgrammePublished, published, event, deps, subject=subject)]
 
-    await _run(deps, event, work, keys=[person_tag(k) for k in known_authors])
+    return Step(event, work, keys=[person_tag(k) for k in known_authors])
 
 
 # --- the members projection ----------------------------------------------------------
 
 
-async def record_member(event: MemberRegistered, deps: Deps) -> None:
+async def record_member(event: MemberRegistered, deps: Deps) -> Step:
     """A member joined: they may vote (unless they were erased meanwhile)."""
     data = event.data
     key = email_key(data.email)
@@ -239,10 +228,10 @@ async def record_member(event: MemberRegistered, deps: Deps) -> None:
         )
         return []
 
-    await _run(deps, event, work, keys=[person_tag(key)])
+    return Step(event, work, keys=[person_tag(key)])
 
 
-async def record_departure(event: MemberLeft, deps: Deps) -> None:
+async def record_departure(event: MemberLeft, deps: Deps) -> Step:
     """A member left: their ballot no longer counts and they cannot vote."""
     data = event.data
     key = email_key(data.email)
@@ -259,10 +248,10 @@ async def record_departure(event: MemberLeft, deps: Deps) -> None:
         await repo.delete_ballot(key, session=session)
         return []
 
-    await _run(deps, event, work, keys=[person_tag(key)])
+    return Step(event, work, keys=[person_tag(key)])
 
 
-async def erase_member(event: MemberErased, deps: Deps) -> None:
+async def erase_member(event: MemberErased, deps: Deps) -> Step:
     """Erase every personal datum of a former member (RGPD)."""
     member_id = event.data.member_id
     repo = deps.repository
@@ -274,7 +263,7 @@ async def erase_member(event: MemberErased, deps: Deps) -> None:
         await repo.tombstone_member(member_id, MemberState("erased", event.time), session=session)
         return []
 
-    await _run(deps, event, work)
+    return Step(event, work)
 
 
 async def _erase(key: str, deps: Deps, *, session: AsyncClientSession) -> None:
