@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
@@ -23,6 +24,12 @@ async def running(
     """Run a service's app in this event loop (broker, lifespan, background tasks)."""
     app = create_app(settings)
     async with app.start_lifespan_context():
+        # FastStream reports the lifespan started before its broker starts consuming.
+        deadline = time.monotonic() + 30
+        while not all(broker.running for broker in app.brokers):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the service's broker did not start")
+            await asyncio.sleep(0.02)
         yield app
 
 
