@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -100,9 +100,12 @@ def record(event: CloudEvent[Any], deps: Deps, decide: Decide) -> Step:
     asks for; once committed, the sender is woken."""
 
     async def work(session: Tx) -> list[CloudEvent[Any]]:
-        for planned in await decide(session):
+        now = deps.clock()
+        for position, planned in enumerate(await decide(session)):
             check_renders(planned, deps)
-            await deps.repo.add(planned, now=deps.clock(), session=session)
+            # A millisecond apart: the sender sends them in the order decided.
+            due = now + timedelta(milliseconds=position)
+            await deps.repo.add(planned, now=due, session=session)
         return []
 
     async def wake_sender(emissions: list[Emission]) -> None:

@@ -250,7 +250,9 @@ class Repository:
             {**due, "_id": {"$in": ids}},
             {"$set": {"lease_owner": owner, "lease_until": now + lease}},
         )
-        mine = self._deliveries.find({"_id": {"$in": ids}, "lease_owner": owner, **_pending()})
+        mine = self._deliveries.find(
+            {"_id": {"$in": ids}, "lease_owner": owner, **_pending()}
+        ).sort("next_attempt_at", ASCENDING)
         return [Delivery.from_doc(doc) async for doc in mine]
 
     async def release(self, owner: str) -> None:
