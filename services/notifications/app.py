@@ -18,10 +18,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications import handlers
 from services.notifications.domain import RetryPolicy
-from services.notifications.handlers import Clock, Deps, system_clock
 from services.notifications.rendering import Renderer
 from services.notifications.repository import Repository
 from services.notifications.sender import Sender
+from services.notifications.steps import Clock, Deps, system_clock
 from shared.contract.notifications import EmailKind, NotificationFailed, NotificationSent
 from shared.contract.programme import BallotRejected, ProgrammePublished, TopicAccepted
 from shared.contract.registration import (
