@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.registration.domain import (
@@ -190,6 +191,7 @@ local_parts = st.from_regex(r"[a-z][a-z0-9._-]{0,20}[a-z0-9]", fullmatch=True).f
 )
 
 
+@hypothesis_settings(deadline=None)  # the first call loads IDNA tables; CPU is shared
 @given(local=local_parts, flips=st.lists(st.booleans(), min_size=40, max_size=40))
 def test_any_casing_of_an_address_has_the_same_key_and_tag(local, flips):
     address = f"{local}@cc-exemple.fr"
@@ -203,6 +205,7 @@ def test_any_casing_of_an_address_has_the_same_key_and_tag(local, flips):
     assert local not in original.person_key
 
 
+@hypothesis_settings(deadline=None)  # the first call loads IDNA tables; CPU is shared
 @given(text=st.text(max_size=300))
 def test_any_text_is_either_an_address_or_a_french_refusal(text):
     outcome = check_email(text)
@@ -214,6 +217,7 @@ def test_any_text_is_either_an_address_or_a_french_refusal(text):
     assert person_tag(text).startswith("p-")
 
 
+@hypothesis_settings(deadline=None)  # the first call loads IDNA tables; CPU is shared
 @given(role=st.text(max_size=200), approach=st.text(max_size=200))
 def test_any_role_and_approach_are_read_without_failing(role, approach):
     assert normalise_role(role) in {None, "charge_de_mission", "chef_de_projet"}
@@ -263,6 +267,7 @@ def test_nobody_jumps_the_waitlist_even_when_places_are_free():
     assert place_for(enrolled=20, waitlisted=2, capacity=30) == Place("waitlisted", 3)
 
 
+@hypothesis_settings(deadline=None)  # the first call loads IDNA tables; CPU is shared
 @given(capacity=st.integers(1, 50), enrolled=st.integers(0, 60), waitlisted=st.integers(0, 60))
 def test_promotions_fill_free_places_from_the_waitlist_and_never_overfill(
     capacity, enrolled, waitlisted
