@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.programme.domain import (
@@ -62,6 +62,7 @@ def test_a_title_without_letters_or_digits_has_an_empty_key():
     assert title_key("?!… —") == ""
 
 
+@settings(deadline=None)  # the CPU is shared: no per-example deadline
 @given(
     words=st.lists(st.text(alphabet="abcdéèêàçôœABCDÉÈ0123456789", min_size=1), max_size=6),
     separator=st.sampled_from([" ", "  ", " - ", ", ", "'", " : ", "\u00a0", "…"]),
