@@ -40,7 +40,7 @@ def member_registered(member: Member, *, cause: CloudEvent[Any]) -> MemberRegist
         role=member.role,
         organisation=member.organisation,
         territory=member.territory,
-        approach="SAT" if member.approach == "SAT" else "PAT",
+        approach=member.approach,
         topics_of_interest=list(member.topics_of_interest),
         registered_at=member.registered_at,
     )

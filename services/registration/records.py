@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from services.registration.domain import PlaceStatus, SessionView
+from services.registration.domain import Approach, PlaceStatus, Role, SessionView
 
 
 @dataclass(frozen=True)
@@ -18,10 +18,10 @@ class Member:
     email: str
     first_name: str
     last_name: str
-    role: str
+    role: Role
     organisation: str
     territory: str
-    approach: str
+    approach: Approach
     topics_of_interest: tuple[str, ...]
     registered_at: datetime
     status: Literal["active", "left"] = "active"
