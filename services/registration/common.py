@@ -1,4 +1,4 @@
-"""What every handler shares: its dependencies, and processing an event once (Inbox)."""
+"""What every handler shares: its dependencies, and the step the batch consumer runs."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from services.registration.domain import EmailAddress, Refusal, check_email, per
 from services.registration.records import SessionRecord
 from services.registration.repository import Repository
 from shared.contract import CloudEvent
+from shared.contract.registration import MemberErased
 from shared.errors import PoisonMessage
-from shared.inbox import Inbox, Work
-from shared.kafka import Emission, EventPublisher
+from shared.inbox import Inbox, Step, Work
+from shared.kafka import Emission
 
 Clock = Callable[[], datetime]
 Emitted = list[CloudEvent[Any]]
@@ -26,27 +27,37 @@ class Deps:
 
     inbox: Inbox
     repository: Repository
-    publisher: EventPublisher
     clock: Clock
     capacity: int
 
 
-async def settle(
+def step(
     event: CloudEvent[Any],
     work: Work,
     deps: Deps,
     *,
     keys: Sequence[str],
     others: bool = False,
-) -> list[Emission]:
-    """Process once (Inbox), tag the record with everyone it names, publish."""
-    emissions = await deps.inbox.process(event, work, keys=keys)
-    if others:
-        extra = set(people_named(emissions)) - set(keys)
+    forget: Sequence[str] = (),
+) -> Step:
+    """The event's processing, for the batch consumer (one transaction per batch).
+
+    `others`: the outputs may name other people than `keys` (promotions, withdrawals);
+    their tags are added to the inbox record once published, before the offset is
+    committed, so that their own erasure finds it. `forget`: once the events are
+    published, scrub every record tagged with these keys (erasure).
+    """
+    if not others and not forget:
+        return Step(event, work, keys=keys)
+
+    async def after(emissions: list[Emission]) -> None:
+        extra = set(people_named(emissions)) - set(keys) if others else set()
         if extra:
             await deps.repository.tag_processed(event.id, extra)
-    await deps.publisher.publish(emissions)
-    return emissions
+        if forget and any(e.event_type == MemberErased.event_type for e in emissions):
+            await deps.inbox.forget(forget)
+
+    return Step(event, work, keys=keys, after=after)
 
 
 def people_named(emissions: Iterable[Emission]) -> Iterable[str]:

@@ -14,7 +14,7 @@ from services.registration.common import (
     Deps,
     Emitted,
     address_or_poison,
-    settle,
+    step,
     upcoming,
 )
 from services.registration.domain import (
@@ -27,12 +27,13 @@ from services.registration.domain import (
 from services.registration.records import Member
 from services.registration.signups import withdraw
 from shared.contract import CloudEvent
-from shared.contract.registration import MemberErased, MemberLeaveRequested, RegistrationRequested
+from shared.contract.registration import MemberLeaveRequested, RegistrationRequested
+from shared.inbox import Step
 
 logger = logging.getLogger(__name__)
 
 
-async def register_member(event: RegistrationRequested, deps: Deps) -> None:
+async def register_member(event: RegistrationRequested, deps: Deps) -> Step:
     """member_registered, or registration_rejected (invalid, not_eligible, already_member)."""
     request = event.data
     screened = screen_registration(
@@ -73,10 +74,10 @@ async def register_member(event: RegistrationRequested, deps: Deps) -> None:
         )
 
     tag = screened.email.person_key if isinstance(screened, Applicant) else None
-    await settle(event, work, deps, keys=[tag or person_tag(request.email)])
+    return step(event, work, deps, keys=[tag or person_tag(request.email)])
 
 
-async def leave_group(event: MemberLeaveRequested, deps: Deps) -> None:
+async def leave_group(event: MemberLeaveRequested, deps: Deps) -> Step:
     """member_left (withdrawn from upcoming sessions); with erase, also member_erased."""
     request = event.data
     address = address_or_poison(request.email)
@@ -113,8 +114,7 @@ async def leave_group(event: MemberLeaveRequested, deps: Deps) -> None:
             emitted.append(events.member_erased(member, cause=event, at=now))
         return emitted
 
-    emissions = await settle(event, work, deps, keys=[address.person_key], others=True)
-    if any(e.event_type == MemberErased.event_type for e in emissions):
-        # Published: now scrub every stored output that names the person, this
-        # event's own record included. A redelivery finds nothing left to publish.
-        await deps.inbox.forget([address.person_key])
+    # Once member_erased is published, every stored output that names the person is
+    # scrubbed, this event's own record included: a redelivery has nothing to publish.
+    keys = [address.person_key]
+    return step(event, work, deps, keys=keys, others=True, forget=keys)

@@ -13,7 +13,7 @@ from services.registration.common import (
     Deps,
     Emitted,
     address_or_poison,
-    settle,
+    step,
     upcoming,
 )
 from services.registration.domain import (
@@ -31,9 +31,10 @@ from services.registration.records import Participant, SessionRecord
 from shared.contract import CloudEvent
 from shared.contract.registration import SessionSignupCancelled, SessionSignupRequested
 from shared.contract.scheduling import SessionCancelled, SessionRescheduled, SessionScheduled
+from shared.inbox import Step
 
 
-async def sign_up(event: SessionSignupRequested, deps: Deps) -> None:
+async def sign_up(event: SessionSignupRequested, deps: Deps) -> Step:
     """participant_enrolled (a place, or the waitlist) or session_signup_rejected."""
     request = event.data
     address = check_email(request.email)
@@ -63,7 +64,7 @@ async def sign_up(event: SessionSignupRequested, deps: Deps) -> None:
         return [outcome]
 
     tag = address.person_key if isinstance(address, EmailAddress) else person_tag(request.email)
-    await settle(event, work, deps, keys=[tag])
+    return step(event, work, deps, keys=[tag])
 
 
 async def _enrol(
@@ -105,7 +106,7 @@ async def _enrol(
     )
 
 
-async def cancel_signup(event: SessionSignupCancelled, deps: Deps) -> None:
+async def cancel_signup(event: SessionSignupCancelled, deps: Deps) -> Step:
     """participant_withdrawn, and the first waitlisted person promoted to the free place."""
     request = event.data
     address = address_or_poison(request.email)
@@ -130,10 +131,10 @@ async def cancel_signup(event: SessionSignupCancelled, deps: Deps) -> None:
             now=now,
         )
 
-    await settle(event, work, deps, keys=[address.person_key], others=True)
+    return step(event, work, deps, keys=[address.person_key], others=True)
 
 
-async def track_session(event: SessionScheduled | SessionRescheduled, deps: Deps) -> None:
+async def track_session(event: SessionScheduled | SessionRescheduled, deps: Deps) -> Step:
     """Keep the latest state of a session (the highest ICS sequence wins)."""
     data = event.data
     incoming = SessionRecord(data.session_id, data.starts_at, data.ends_at, data.sequence)
@@ -144,10 +145,10 @@ async def track_session(event: SessionScheduled | SessionRescheduled, deps: Deps
             await deps.repository.save_session(incoming, session=session)
         return []
 
-    await settle(event, work, deps, keys=[])
+    return step(event, work, deps, keys=[])
 
 
-async def close_session(event: SessionCancelled, deps: Deps) -> None:
+async def close_session(event: SessionCancelled, deps: Deps) -> Step:
     """The session is cancelled: every participant is withdrawn (reason session_cancelled)."""
     data = event.data
 
@@ -165,7 +166,7 @@ async def close_session(event: SessionCancelled, deps: Deps) -> None:
             for p in people
         ]
 
-    await settle(event, work, deps, keys=[], others=True)
+    return step(event, work, deps, keys=[], others=True)
 
 
 async def withdraw(
