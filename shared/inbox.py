@@ -38,6 +38,11 @@ COLLECTION = "processed_events"
 _MAX_CONFLICT_RETRIES = 5
 
 
+Keys = Sequence[str] | Callable[[list[Emission]], Iterable[str]]
+"""Personal-data keys of a record: given up front, or derived from what was emitted
+(e.g. the person a withdrawal promoted, known only once the work has run)."""
+
+
 @dataclass(frozen=True)
 class Step:
     """One event's processing: its effects, the personal-data keys of its record,
@@ -45,8 +50,13 @@ class Step:
 
     event: CloudEvent[Any]
     work: Work
-    keys: Sequence[str] = ()
+    keys: Keys = ()
     after: After | None = None
+
+    def tags(self, emissions: list[Emission]) -> list[str]:
+        """The record's keys, sorted and unique."""
+        keys = self.keys(emissions) if callable(self.keys) else self.keys
+        return sorted(set(keys))
 
 
 class Inbox:
@@ -104,7 +114,7 @@ class Inbox:
             if event.id not in done:
                 emissions = [Emission.of(out) for out in await step.work(session)]
                 done[event.id] = emissions
-                records.append(_record(event, emissions, step.keys, now))
+                records.append(_record(event, emissions, step.tags(emissions), now))
             results.append(done[event.id])
         if records:
             await self._collection.insert_many(records, ordered=False, session=session)
@@ -130,7 +140,7 @@ class Inbox:
 
 
 def _record(
-    event: CloudEvent[Any], emissions: list[Emission], keys: Sequence[str], now: datetime
+    event: CloudEvent[Any], emissions: list[Emission], tags: list[str], now: datetime
 ) -> Document:
     record: Document = {
         "_id": event.id,
@@ -138,7 +148,6 @@ def _record(
         "outputs": [_to_doc(e) for e in emissions],
         "processed_at": now,
     }
-    tags = sorted(set(keys))
     if tags:
         record["keys"] = tags
     return record
