@@ -131,6 +131,13 @@ class Deferred:
     error: str
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """Not sent on purpose (the session was cancelled meanwhile): nothing to announce."""
+
+    reason: str
+
+
 Outcome = Sent | Refused | Deferred
 
 

@@ -58,6 +58,13 @@ def _offset(hours: int) -> timedelta:
     return timedelta(hours=hours)
 
 
+def parameter_text(value: str) -> str:
+    """A value fit for a parameter (CN): no double quote, no backslash (which some
+    parsers, icalendar's among them, read as an escape), no control character."""
+    cleaned = value.replace('"', "'").replace("\\", "")
+    return "".join(c for c in cleaned if c.isprintable()).strip() or "?"
+
+
 @dataclass(frozen=True)
 class SessionCalendar:
     """The calendar object of one version of a session, ready for any attendee."""
@@ -72,7 +79,7 @@ class SessionCalendar:
         )
         params["RSVP"] = "FALSE"
         if attendee.display_name:
-            params["CN"] = attendee.display_name
+            params["CN"] = parameter_text(attendee.display_name)
         line = Contentline.from_parts("ATTENDEE", params, f"mailto:{attendee.email}")
         attendee_line = line.to_ical() + b"\r\n"
         return self.body.replace(_END_EVENT, attendee_line + _END_EVENT, 1)
@@ -108,7 +115,7 @@ def session_calendar(
     name, address = parseaddr(organizer)
     organizer_address = vCalAddress(f"mailto:{address}")
     if name:
-        organizer_address.params["CN"] = name
+        organizer_address.params["CN"] = parameter_text(name)
     event.add("organizer", organizer_address)
     calendar.add_component(event)
     return SessionCalendar(method=method, body=calendar.to_ical())

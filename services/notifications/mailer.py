@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -42,7 +41,7 @@ class Mailer:
         """Forget the last batch's connection failure: try connecting again."""
         self._unreachable = None
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> Outcome:
+    async def send(self, message: bytes, *, sender: str, recipient: str) -> Outcome:
         """Send one message to one recipient and say how it went."""
         if self._unreachable is not None:
             return Deferred(self._unreachable)
@@ -50,7 +49,7 @@ class Mailer:
         if smtp is None:
             return Deferred(self._unreachable or "serveur SMTP injoignable")
         try:
-            await smtp.sendmail(sender, [recipient], message.as_bytes())
+            await smtp.sendmail(sender, [recipient], message)
         except aiosmtplib.SMTPRecipientsRefused as error:
             refused = error.recipients[0]
             return outcome_of_code(refused.code, refused.message)

@@ -36,7 +36,7 @@ def write_previews(folder: Path, *, mail_from: str = ORGANIZER) -> list[Path]:
             date=PREVIEW_DATE,
         )
         files = {
-            f"{kind}.eml": message.as_bytes(),
+            f"{kind}.eml": message,
             f"{kind}.html": email.html.encode(),
             f"{kind}.txt": email.text.encode(),
         }

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -246,8 +246,10 @@ class Repository:
         ids = [doc["_id"] async for doc in cursor.limit(limit)]
         if not ids:
             return []
+        # Only the fields a concurrent claim or finish changes: a lighter filter lets
+        # the server use the _id index (SecantusDB scanned the status index instead).
         await self._deliveries.update_many(
-            {**due, "_id": {"$in": ids}},
+            {"_id": {"$in": ids}, "status": "pending", "lease_until": {"$lte": now}},
             {"$set": {"lease_owner": owner, "lease_until": now + lease}},
         )
         mine = self._deliveries.find(
@@ -266,13 +268,19 @@ class Repository:
         cursor = self._contents.find({"_id": {"$in": sorted(set(content_ids))}})
         return {doc["_id"]: doc async for doc in cursor}
 
-    async def finish(self, delivery: Delivery, fields: Document, *, owner: str) -> bool:
-        """Record an outcome (sent, failed, skipped, or deferred to a later attempt)."""
-        result = await self._deliveries.update_one(
-            {"_id": delivery.delivery_id, "lease_owner": owner, **_pending()},
-            {"$set": {**fields, "lease_until": EPOCH}},
-        )
-        return result.modified_count == 1
+    async def finish_many(
+        self, outcomes: Sequence[tuple[Delivery, Document]], *, owner: str
+    ) -> int:
+        """Record several outcomes in one bulk write; return how many were still ours."""
+        requests = [
+            UpdateOne(
+                {"_id": delivery.delivery_id, "lease_owner": owner, **_pending()},
+                {"$set": {**fields, "lease_until": EPOCH}},
+            )
+            for delivery, fields in outcomes
+        ]
+        result = await self._deliveries.bulk_write(requests, ordered=False)
+        return result.modified_count
 
     async def unannounced(self, limit: int) -> list[Delivery]:
         """Sent or failed deliveries whose notification event is not yet published."""

@@ -4,6 +4,11 @@ Runs for the life of the service, woken by the handlers right after they store n
 deliveries and otherwise every DELIVERY_POLL_SECONDS. Several instances may run: a
 delivery is claimed with a lease before it is sent, so only one of them sends it, and
 the claim of a crashed instance expires.
+
+A fan-out is a pipeline: while a batch is being sent over the SMTP connection, the next
+batch is claimed and the outcomes of the previous messages are announced and recorded
+(in bulk, every RECORD_EVERY messages), so that the database and Kafka work overlaps
+with SMTP instead of adding to it.
 """
 
 from __future__ import annotations
@@ -13,27 +18,17 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
-from pydantic import ValidationError
-
-from services.notifications.domain import (
-    SESSION_KINDS,
-    SIGNUP_KINDS,
-    Deferred,
-    Outcome,
-    Refused,
-    RetryPolicy,
-    Sent,
-)
-from services.notifications.letters import Letter, LetterError, letter_for, parse_cause
+from services.notifications.composer import Composer
+from services.notifications.domain import Deferred, Outcome, Refused, RetryPolicy, Sent, Skipped
+from services.notifications.letters import Letter
 from services.notifications.mailer import Mailer
-from services.notifications.mime import build_message, sender_address
+from services.notifications.mime import sender_address
 from services.notifications.outbox import Delivery, announcement
-from services.notifications.rendering import Renderer, RenderError
+from services.notifications.rendering import Renderer
 from services.notifications.repository import Repository
 from shared.kafka import Emission, EventPublisher
 from shared.settings import Settings
@@ -41,13 +36,11 @@ from shared.settings import Settings
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Outcomes = list[tuple[Delivery, dict[str, Any]]]
 
-
-@dataclass(frozen=True)
-class Skipped:
-    """Not sent on purpose (the session was cancelled meanwhile): nothing to announce."""
-
-    reason: str
+RECORD_EVERY = 20
+"""Outcomes are recorded in bulk every this many messages (and at the end of a batch,
+and when stopping): a crash (not a stop) may send at most about twice this many twice."""
 
 
 class Sender:
@@ -65,7 +58,6 @@ class Sender:
         lease: timedelta,
     ) -> None:
         self.repo = repo
-        self.renderer = renderer
         self.publisher = publisher
         self.settings = settings
         self.clock = clock
@@ -73,8 +65,10 @@ class Sender:
         self.lease = lease
         self.owner = uuid.uuid4().hex
         self.mailer = Mailer(settings, clock=clock)
+        self.composer = Composer(renderer=renderer, mail_from=settings.mail_from, clock=clock)
         self._envelope_from = sender_address(settings.mail_from)
-        self._inflight: asyncio.Future[None] | None = None
+        self._late: tuple[Delivery, dict[str, Any]] | None = None
+        self._recording: asyncio.Future[None] | None = None
 
     async def run(self, wake: asyncio.Event) -> None:
         """Deliver until cancelled; a failing database only pauses the loop."""
@@ -82,112 +76,95 @@ class Sender:
         try:
             while True:
                 try:
-                    busy = await self.step()
+                    await self.step()
                     failures = 0
                 except Exception as error:  # noqa: BLE001 (logged; the loop must survive)
                     failures += 1
                     logger.warning("delivery loop failed (%d): %s", failures, error)
-                    busy = False
-                if not busy:
-                    pause = self.settings.delivery_poll_seconds * min(2**failures, 30)
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), timeout=pause)
-                    wake.clear()
+                pause = self.settings.delivery_poll_seconds * min(2**failures, 30)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=pause)
+                wake.clear()
         finally:
-            if self._inflight is not None and not self._inflight.done():
-                await asyncio.wait([self._inflight], timeout=self.settings.smtp_timeout_seconds * 3)
+            with suppress(Exception):
+                await self._drain()
             await self.mailer.close()
             with suppress(Exception):
                 await self.repo.release(self.owner)
 
-    async def step(self) -> bool:
-        """Announce what ended, send one batch; True when more work may be waiting."""
+    async def step(self) -> None:
+        """Announce what ended, then send batches as long as deliveries are due."""
         await self.announce()
         limit = self.settings.delivery_batch_size
-        batch = await self.repo.claim(
-            now=self.clock(), limit=limit, owner=self.owner, lease=self.lease
+        batch = await self._claim()
+        while batch:
+            upcoming = asyncio.ensure_future(self._claim()) if len(batch) == limit else None
+            try:
+                await self.deliver(batch)
+            except BaseException:
+                if upcoming is not None:
+                    upcoming.cancel()
+                    await asyncio.gather(upcoming, return_exceptions=True)
+                raise
+            batch = await upcoming if upcoming is not None else []
+        await self._drain()
+        await self.mailer.close()
+
+    async def _claim(self) -> list[Delivery]:
+        return await self.repo.claim(
+            now=self.clock(),
+            limit=self.settings.delivery_batch_size,
+            owner=self.owner,
+            lease=self.lease,
         )
-        if not batch:
-            await self.mailer.close()
-            return False
-        await self.deliver(batch)
-        await self.announce()
-        return len(batch) == limit
 
     async def deliver(self, batch: list[Delivery]) -> None:
-        """Send a batch over one connection, recording each outcome right after it."""
+        """Send a batch over one connection; record outcomes every few messages."""
         contents = await self.repo.contents(d.content_id for d in batch)
         sessions = await self.repo.sessions(d.session_id for d in batch if d.session_id)
         letters: dict[str, Letter | Refused | Deferred | Skipped] = {}
+        outcomes: Outcomes = []
         self.mailer.new_batch()
-        for delivery in batch:
-            key = delivery.content_id
-            if key not in letters:
-                letters[key] = self._letter(delivery, contents.get(key), sessions)
-            letter = letters[key]
-            if not isinstance(letter, Letter):
-                await self._record(delivery, letter, subject=None)
-                continue
-            prepared = self._message(delivery, letter)
-            if not isinstance(prepared, EmailMessage):
-                await self._record(delivery, prepared, subject=letter.subject)
-                continue
-            # Shielded: a stop never falls between the relay's answer and its record.
-            self._inflight = asyncio.ensure_future(self._send(delivery, prepared, letter.subject))
-            await asyncio.shield(self._inflight)
+        try:
+            for delivery in batch:
+                key = delivery.content_id
+                if key not in letters:
+                    letters[key] = self.composer.letter(delivery, contents.get(key), sessions)
+                letter = letters[key]
+                if not isinstance(letter, Letter):
+                    outcomes.append((delivery, self._fields(delivery, letter, None)))
+                    continue
+                message = self.composer.message(delivery, letter)
+                if isinstance(message, Refused):
+                    outcomes.append((delivery, self._fields(delivery, message, letter.subject)))
+                    continue
+                outcome = await self._send(delivery, message, letter.subject)
+                outcomes.append((delivery, self._fields(delivery, outcome, letter.subject)))
+                if len(outcomes) >= RECORD_EVERY:
+                    await self._record(outcomes)
+                    outcomes = []
+        finally:
+            # Also when stopped: what the relay accepted is recorded before leaving.
+            await self._record(outcomes)
 
-    async def _send(self, delivery: Delivery, message: EmailMessage, subject: str) -> None:
-        outcome = await self.mailer.send(
-            message, sender=self._envelope_from, recipient=delivery.recipient_address
+    async def _send(self, delivery: Delivery, message: bytes, subject: str) -> Outcome:
+        """One message; a stop waits for the relay's answer instead of losing it."""
+        sending = asyncio.ensure_future(
+            self.mailer.send(
+                message, sender=self._envelope_from, recipient=delivery.recipient_address
+            )
         )
-        await self._record(delivery, outcome, subject=subject)
-
-    def _letter(
-        self, delivery: Delivery, content: dict[str, Any] | None, sessions: dict[str, Any]
-    ) -> Letter | Refused | Deferred | Skipped:
-        if content is None:
-            return Refused("contenu introuvable (effacé ?)")
-        known = sessions.get(delivery.session_id or "")
-        cancelled = bool(known and known.get("cancelled"))
-        if cancelled and delivery.kind in (SESSION_KINDS | SIGNUP_KINDS) - {"session_cancellation"}:
-            return Skipped("séance annulée entre-temps")
-        session = content.get("session")
-        if delivery.kind in SIGNUP_KINDS:
-            if known is None:
-                return Deferred("séance pas encore connue du service")
-            session = known["data"]
         try:
-            cause = parse_cause(
-                delivery.kind,
-                content["data"],
-                time=content["cause_time"],
-                organizer=self.settings.mail_from,
-                session=session,
-            )
-            return letter_for(cause)
-        except (LetterError, ValidationError) as error:
-            logger.error("cannot make %s from %s: %s", delivery.kind, delivery.cause_id, error)
-            return Refused(f"contenu inutilisable : {error}"[:500])
+            return await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            await asyncio.wait({sending}, timeout=self.settings.smtp_timeout_seconds * 2)
+            if sending.done() and not sending.cancelled() and sending.exception() is None:
+                self._late = (delivery, self._fields(delivery, sending.result(), subject))
+            raise
 
-    def _message(self, delivery: Delivery, letter: Letter) -> EmailMessage | Refused:
-        if delivery.recipient is None:
-            return Refused("destinataire effacé")
-        try:
-            email = self.renderer.render(letter, delivery.recipient)
-            return build_message(
-                email,
-                mail_from=self.settings.mail_from,
-                recipient=delivery.recipient,
-                delivery_id=delivery.delivery_id,
-                date=self.clock(),
-            )
-        except (RenderError, ValueError) as error:
-            logger.error("cannot render %s for %s: %s", delivery.kind, delivery.cause_id, error)
-            return Refused(f"rendu impossible : {error}"[:500])
-
-    async def _record(
-        self, delivery: Delivery, outcome: Outcome | Skipped, *, subject: str | None
-    ) -> None:
+    def _fields(
+        self, delivery: Delivery, outcome: Outcome | Skipped, subject: str | None
+    ) -> dict[str, Any]:
         now = self.clock()
         attempts = delivery.attempts + 1
         fields: dict[str, Any] = {"attempts": attempts, "subject": subject}
@@ -196,17 +173,61 @@ class Sender:
         elif isinstance(outcome, Refused):
             fields.update(status="failed", finished_at=now, error=outcome.error)
         elif isinstance(outcome, Skipped):
-            fields.update(status="skipped", finished_at=now, error=outcome.reason, announced=True)
+            fields.update(status="skipped", finished_at=now, error=outcome.reason)
         elif self.retry.gives_up(attempts):
             error = f"abandon après {attempts} tentatives : {outcome.error}"
             fields.update(status="failed", finished_at=now, error=error[:500])
         else:
             fields.update(next_attempt_at=now + self.retry.delay(attempts), error=outcome.error)
-        if not await self.repo.finish(delivery, fields, owner=self.owner):
-            logger.warning("lease lost on delivery %s before recording it", delivery.delivery_id)
+        return fields
+
+    async def _record(self, outcomes: Outcomes) -> None:
+        """Hand outcomes to the background recorder (one chunk in flight at a time)."""
+        if self._late is not None:
+            outcomes.append(self._late)
+            self._late = None
+        if not outcomes:
+            return
+        await self._drain()
+        self._recording = asyncio.ensure_future(self._announce_and_record(outcomes))
+
+    async def _drain(self) -> None:
+        """Wait for the chunk being recorded; its failure fails the step."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            await recording
+
+    async def _announce_and_record(self, outcomes: Outcomes) -> None:
+        """Publish the chunk's notification events, then record its outcomes in one write.
+
+        In this order, an outcome recorded is an outcome announced; a crash in between
+        re-announces with the same deterministic event ids.
+        """
+        ended = [
+            replace(
+                delivery,
+                status=fields["status"],
+                finished_at=fields["finished_at"],
+                subject=fields["subject"],
+                error=fields["error"],
+            )
+            for delivery, fields in outcomes
+            if fields.get("status") in {"sent", "failed"}
+        ]
+        events = [event for d in ended if (event := announcement(d)) is not None]
+        await self.publisher.publish([Emission.of(event) for event in events])
+        for _, fields in outcomes:
+            fields["announced"] = "status" in fields
+        recorded = await self.repo.finish_many(outcomes, owner=self.owner)
+        if recorded < len(outcomes):
+            logger.warning("lease lost on %d deliveries before recording", len(outcomes) - recorded)
+        for delivery in ended:
+            if delivery.erase_after_send:
+                await self.repo.scrub(delivery)
 
     async def announce(self) -> None:
-        """Publish notification_sent / notification_failed for what ended (deterministic ids)."""
+        """Publish the events of outcomes not announced yet (failed at once, or left over
+        by a crash), with their deterministic ids."""
         limit = self.settings.delivery_batch_size
         while True:
             ended = await self.repo.unannounced(limit)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from icalendar import Calendar, Component
 
 from services.notifications.domain import Recipient
-from services.notifications.ics import session_calendar, session_uid
+from services.notifications.ics import parameter_text, session_calendar, session_uid
 from shared.contract.scheduling import SessionData
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -65,6 +65,10 @@ def test_an_invitation_carries_the_session_in_paris_time_with_its_timezone():
     [zone] = parsed_calendar.walk("VTIMEZONE")
     assert zone["TZID"] == "Europe/Paris"
     assert {c.name for c in zone.subcomponents} == {"STANDARD", "DAYLIGHT"}
+
+
+def test_quotes_and_backslashes_never_reach_a_parameter():
+    assert parameter_text('Anne "Nanou" D\\Arc') == "Anne 'Nanou' DArc"
 
 
 def test_the_uid_is_the_same_for_every_version_of_a_session():
@@ -147,6 +151,6 @@ def test_any_name_or_title_still_parses_back_to_the_same_values(first, last, tit
     assert all(len(line) <= 75 for line in body.split(b"\r\n"))
     _, event = parsed(body)
     assert str(event["ATTENDEE"]) == "mailto:camille@cc-exemple.fr"
-    assert event["ATTENDEE"].params["CN"] == f"{first} {last}"
+    assert event["ATTENDEE"].params["CN"] == parameter_text(f"{first} {last}")
     assert str(event["SUMMARY"]) == title
     assert event.decoded("SEQUENCE") == 3
