@@ -192,10 +192,15 @@ class Sender:
         self._recording = asyncio.ensure_future(self._announce_and_record(outcomes))
 
     async def _drain(self) -> None:
-        """Wait for the chunk being recorded; its failure fails the step."""
+        """Wait for the chunk being recorded (a failure is logged: its deliveries stay
+        claimed until the lease ends, then are tried again)."""
         recording, self._recording = self._recording, None
-        if recording is not None:
+        if recording is None:
+            return
+        try:
             await recording
+        except Exception as error:  # noqa: BLE001 (the loop goes on; the lease recovers)
+            logger.warning("could not record %s: %s", "outcomes", error)
 
     async def _announce_and_record(self, outcomes: Outcomes) -> None:
         """Publish the chunk's notification events, then record its outcomes in one write.
@@ -215,14 +220,20 @@ class Sender:
             if fields.get("status") in {"sent", "failed"}
         ]
         events = [event for d in ended if (event := announcement(d)) is not None]
-        await self.publisher.publish([Emission.of(event) for event in events])
+        try:
+            await self.publisher.publish([Emission.of(event) for event in events])
+            announced = True
+        except Exception as error:  # noqa: BLE001 (Kafka down: the sweep announces later)
+            logger.warning("could not announce %d outcomes yet: %s", len(events), error)
+            announced = False
         for _, fields in outcomes:
-            fields["announced"] = "status" in fields
+            if "status" in fields:
+                fields["announced"] = announced or fields["status"] == "skipped"
         recorded = await self.repo.finish_many(outcomes, owner=self.owner)
         if recorded < len(outcomes):
             logger.warning("lease lost on %d deliveries before recording", len(outcomes) - recorded)
         for delivery in ended:
-            if delivery.erase_after_send:
+            if announced and delivery.erase_after_send:
                 await self.repo.scrub(delivery)
 
     async def announce(self) -> None:
