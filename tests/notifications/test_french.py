@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.notifications.french import DAYS, MONTHS, clock_time, long_date, slot
@@ -39,6 +39,7 @@ def test_a_naive_datetime_is_refused():
         long_date(datetime(2020, 1, 21, 10, 0))
 
 
+@settings(deadline=None)
 @given(
     st.datetimes(
         min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.notifications.domain import (
@@ -64,6 +64,7 @@ def test_an_address_that_cannot_be_sent_to_is_explained():
     assert problem.startswith("adresse invalide")
 
 
+@settings(deadline=None)
 @given(st.text(max_size=400))
 def test_a_header_value_never_carries_a_line_break_and_stays_bounded(value):
     safe = header_safe(value, limit=120)
