@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from services.notifications.app import create_app
+from services.notifications.french import slot
 from tests.harness.kafka import eventually
 from tests.harness.mail import received_by, wait_for_mail
 from tests.harness.services import running
@@ -14,7 +16,13 @@ from tests.notifications.builders import member, session, text_part, token
 
 pytestmark = pytest.mark.integration
 
-FUTURE = {"starts_at": "2030-03-19T09:00:00+00:00", "ends_at": "2030-03-19T11:00:00+00:00"}
+NEXT_YEAR = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(
+    days=365
+)
+FUTURE = {
+    "starts_at": NEXT_YEAR.isoformat(),
+    "ends_at": (NEXT_YEAR + timedelta(hours=2)).isoformat(),
+}
 PROGRAMME = {
     "programme_id": "prog-2030",
     "year": 2030,
@@ -88,7 +96,7 @@ async def test_members_who_leave_or_are_erased_in_either_order_get_one_confirmat
         subjects = [str(r.message["Subject"]) for r in received_by(mail, address)]
         assert subjects[0] == "Bienvenue dans le groupe d'échange PAT/SAT"
         assert subjects[1].startswith("Invitation : Gouvernance des démarches alimentaires")
-        assert "mardi 19 mars 2030, 10h-12h" in subjects[1]
+        assert slot(NEXT_YEAR, NEXT_YEAR + timedelta(hours=2)) in subjects[1]
         assert subjects[2:] == ["Vous avez quitté le groupe d'échange PAT/SAT"]
         [confirmation] = [r.message for r in received_by(mail, address)][2:]
         assert "vos données personnelles sont effacées" in text_part(confirmation)
