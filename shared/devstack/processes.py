@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -13,6 +14,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
+
+_PR_SET_PDEATHSIG = 1
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -56,16 +60,19 @@ class Child:
     env: Mapping[str, str] = field(default_factory=dict)
     log: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    _out: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> Child:
         """Start the process (stdout and stderr to its log file, or inherited)."""
         out = open(self.log, "ab") if self.log else None  # noqa: SIM115 (kept open while it runs)
+        self._out = out
         self.process = subprocess.Popen(
             self.args,
             env={**os.environ, **self.env},
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         return self
 
@@ -92,18 +99,35 @@ class Child:
                 self.process.wait(timeout=5)
         else:
             self._signal(signal.SIGKILL)  # leftover grandchildren, if any
+        self.close_log()
         return self.process.returncode
+
+    def close_log(self) -> None:
+        """Close our handle on the log file once the process is gone."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
 
     def kill(self) -> None:
         """SIGKILL at once (crash tests)."""
         if self.process is not None and self.process.poll() is None:
             self._signal(signal.SIGKILL)
             self.process.wait(timeout=5)
+        self.close_log()
 
     def _signal(self, sig: signal.Signals) -> None:
         assert self.process is not None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the process that started it dies (even by
+    SIGKILL), so an interrupted test run or `caprural dev` leaves no server behind.
+    Linux ties this to the starting *thread*: start children from a long-lived one."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def tansu(*, host: str, port: int, log: Path | None = None) -> Child:
