@@ -89,7 +89,7 @@ def create_app(
     service.consume(SessionReminderDue, handlers.remind_session)
 
     async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        repo = Repository(db)
+        repo = Repository(db, chunk=svc.settings.delivery_batch_size)
         await repo.create_indexes()
         renderer = Renderer()
         renderer.check(list(get_args(EmailKind)))

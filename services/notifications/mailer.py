@@ -7,8 +7,10 @@ message is `Refused`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import aiosmtplib
@@ -41,17 +43,33 @@ class Mailer:
         """Forget the last batch's connection failure: try connecting again."""
         self._unreachable = None
 
-    async def send(self, message: bytes, *, sender: str, recipient: str) -> Outcome:
-        """Send one message to one recipient and say how it went."""
+    async def send(
+        self,
+        message: bytes,
+        *,
+        sender: str,
+        recipient: str,
+        before_data: Awaitable[None] | None = None,
+    ) -> Outcome:
+        """Send one message to one recipient and say how it went.
+
+        `before_data` is awaited after the envelope is accepted and before the message
+        is handed over (the sender records the previous acceptance there, overlapping
+        that write with this envelope's round trips). If it fails, the envelope is reset
+        and its error raised: this message has not been sent.
+        """
         if self._unreachable is not None:
+            if before_data is not None:
+                await before_data
             return Deferred(self._unreachable)
         smtp = await self._connected()
         if smtp is None:
+            if before_data is not None:
+                await before_data
             return Deferred(self._unreachable or "serveur SMTP injoignable")
         try:
-            await smtp.sendmail(sender, [recipient], message)
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            refused = error.recipients[0]
+            await self._transaction(smtp, message, sender, recipient, before_data)
+        except aiosmtplib.SMTPRecipientRefused as refused:
             return outcome_of_code(refused.code, refused.message)
         except aiosmtplib.SMTPServerDisconnected as error:
             await self.close()
@@ -66,6 +84,31 @@ class Mailer:
         except ValueError as error:  # an address aiosmtplib cannot put on the wire
             return Refused(header_safe(f"adresse refusée : {error}", limit=500))
         return Sent(self._clock())
+
+    @staticmethod
+    async def _transaction(
+        smtp: aiosmtplib.SMTP,
+        message: bytes,
+        sender: str,
+        recipient: str,
+        before_data: Awaitable[None] | None,
+    ) -> None:
+        """MAIL, RCPT, (before_data), DATA: aiosmtplib's sendmail with a pause before
+        DATA; the envelope is reset after a refusal, as sendmail does."""
+        try:
+            await smtp.mail(sender)
+            await smtp.rcpt(recipient)
+            if before_data is not None:
+                await before_data
+                before_data = None
+            await smtp.data(message)
+        except BaseException:
+            if before_data is not None:  # the previous record must still be awaited
+                await asyncio.shield(before_data)
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                if smtp.is_connected:
+                    await smtp.rset()
+            raise
 
     async def _connected(self) -> aiosmtplib.SMTP | None:
         if self._smtp is not None and self._smtp.is_connected:

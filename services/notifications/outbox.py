@@ -80,6 +80,8 @@ class Delivery:
     error: str | None = None
     finished_at: datetime | None = None
     erase_after_send: bool = False
+    batch: str | None = None
+    claim: str | None = None
 
     @property
     def recipient_address(self) -> str:
@@ -107,14 +109,21 @@ class Delivery:
             error=doc.get("error"),
             finished_at=doc.get("finished_at"),
             erase_after_send=doc.get("erase_after_send", False),
+            batch=doc.get("batch"),
+            claim=doc.get("claim"),
         )
 
 
 def delivery_docs(
-    dispatch: Dispatch, *, now: datetime
+    dispatch: Dispatch, *, now: datetime, chunk: int = 100, batch: str = "", order: int = 0
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The content document and one pending delivery per recipient (failed at once when
-    the address cannot be sent to)."""
+    the address cannot be sent to), in chunks of `chunk` that a sender claims whole.
+
+    `batch` names this dispatch's chunks (unique per stored dispatch, so that another
+    dispatch of the same content never joins them); `order` is where the dispatch
+    stands in the order decided, kept by the sender among deliveries due together.
+    """
     content: dict[str, Any] = {
         "_id": dispatch.content_id,
         "kind": dispatch.kind,
@@ -127,7 +136,7 @@ def delivery_docs(
         "created_at": now,
     }
     deliveries = []
-    for recipient in unique_recipients(dispatch.recipients):
+    for index, recipient in enumerate(unique_recipients(dispatch.recipients)):
         problem = address_problem(recipient.email)
         doc: dict[str, Any] = {
             "_id": delivery_id(
@@ -137,6 +146,8 @@ def delivery_docs(
             "cause_type": dispatch.cause_type,
             "kind": dispatch.kind,
             "content_id": dispatch.content_id,
+            "batch": f"{batch or dispatch.content_id}/{index // chunk}",
+            "order": order + index,
             "session_id": dispatch.session_id,
             "recipient": {
                 "email": recipient.email,

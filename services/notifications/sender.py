@@ -5,10 +5,16 @@ deliveries and otherwise every DELIVERY_POLL_SECONDS. Several instances may run:
 delivery is claimed with a lease before it is sent, so only one of them sends it, and
 the claim of a crashed instance expires.
 
-A fan-out is a pipeline: while a batch is being sent over the SMTP connection, the next
-batch is claimed and the outcomes of the previous messages are announced and recorded
-(in bulk, every RECORD_EVERY messages), so that the database and Kafka work overlaps
-with SMTP instead of adding to it.
+Deliveries are claimed a chunk at a time (one `update_many`). A fan-out is a pipeline:
+while a chunk is sent over the SMTP connection, the next chunk is claimed and the
+outcomes of the previous one are announced and recorded (one `update_many` for the
+emails sent), so that database and Kafka work overlaps with SMTP. Each accepted email
+gets a receipt before the next one is handed to the relay: a sender taking over a
+crashed one's chunk skips what has a receipt, so a crash resends at most the one email
+in flight (with the same Message-ID, which mail systems recognise).
+
+The SMTP connection stays open while work keeps coming, and is closed once the sender
+has been idle for DELIVERY_POLL_SECONDS.
 """
 
 from __future__ import annotations
@@ -37,10 +43,7 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Outcomes = list[tuple[Delivery, dict[str, Any]]]
-
-RECORD_EVERY = 20
-"""Outcomes are recorded in bulk every this many messages (and at the end of a batch,
-and when stopping): a crash (not a stop) may send at most about twice this many twice."""
+Receipts = dict[str, dict[str, Any]]
 
 
 class Sender:
@@ -82,8 +85,10 @@ class Sender:
                     failures += 1
                     logger.warning("delivery loop failed (%d): %s", failures, error)
                 pause = self.settings.delivery_poll_seconds * min(2**failures, 30)
-                with suppress(TimeoutError):
+                try:
                     await asyncio.wait_for(wake.wait(), timeout=pause)
+                except TimeoutError:
+                    await self.mailer.close()  # idle: say goodbye to the relay
                 wake.clear()
         finally:
             with suppress(Exception):
@@ -93,40 +98,40 @@ class Sender:
                 await self.repo.release(self.owner)
 
     async def step(self) -> None:
-        """Announce what ended, then send batches as long as deliveries are due."""
+        """Announce what ended, then send chunks as long as deliveries are due."""
         await self.announce()
-        limit = self.settings.delivery_batch_size
-        batch = await self._claim()
-        while batch:
-            upcoming = asyncio.ensure_future(self._claim()) if len(batch) == limit else None
+        claimed = await self._claim()
+        while claimed[0]:
+            upcoming = asyncio.ensure_future(self._claim())
             try:
-                await self.deliver(batch)
+                await self.deliver(*claimed)
             except BaseException:
-                if upcoming is not None:
-                    upcoming.cancel()
-                    await asyncio.gather(upcoming, return_exceptions=True)
+                upcoming.cancel()
+                await asyncio.gather(upcoming, return_exceptions=True)
                 raise
-            batch = await upcoming if upcoming is not None else []
+            claimed = await upcoming
         await self._drain()
-        await self.mailer.close()
 
-    async def _claim(self) -> list[Delivery]:
-        return await self.repo.claim(
-            now=self.clock(),
-            limit=self.settings.delivery_batch_size,
-            owner=self.owner,
-            lease=self.lease,
-        )
+    async def _claim(self) -> tuple[list[Delivery], Receipts]:
+        return await self.repo.claim(now=self.clock(), owner=self.owner, lease=self.lease)
 
-    async def deliver(self, batch: list[Delivery]) -> None:
-        """Send a batch over one connection; record outcomes every few messages."""
+    async def deliver(self, batch: list[Delivery], receipts: Receipts | None = None) -> None:
+        """Send a claimed chunk over one connection, a receipt per accepted email."""
+        receipts = receipts or {}
         contents = await self.repo.contents(d.content_id for d in batch)
         sessions = await self.repo.sessions(d.session_id for d in batch if d.session_id)
         letters: dict[str, Letter | Refused | Deferred | Skipped] = {}
         outcomes: Outcomes = []
+        receipt: asyncio.Future[None] | None = None
+        whole = False
         self.mailer.new_batch()
         try:
             for delivery in batch:
+                done = receipts.get(delivery.delivery_id)
+                if done is not None:  # accepted before a crash: never send it again
+                    sent = Sent(done["sent_at"])
+                    outcomes.append((delivery, self._fields(delivery, sent, done["subject"])))
+                    continue
                 key = delivery.content_id
                 if key not in letters:
                     letters[key] = self.composer.letter(delivery, contents.get(key), sessions)
@@ -138,20 +143,36 @@ class Sender:
                 if isinstance(message, Refused):
                     outcomes.append((delivery, self._fields(delivery, message, letter.subject)))
                     continue
-                outcome = await self._send(delivery, message, letter.subject)
+                # The previous acceptance goes on record while this envelope is
+                # accepted, and before this message is handed over.
+                previous, receipt = receipt, None
+                outcome = await self._send(delivery, message, letter.subject, previous)
+                if isinstance(outcome, Sent):
+                    receipt = asyncio.ensure_future(
+                        self.repo.receipt(delivery, at=outcome.at, subject=letter.subject)
+                    )
                 outcomes.append((delivery, self._fields(delivery, outcome, letter.subject)))
-                if len(outcomes) >= RECORD_EVERY:
-                    await self._record(outcomes)
-                    outcomes = []
+            whole = True
         finally:
             # Also when stopped: what the relay accepted is recorded before leaving.
-            await self._record(outcomes)
+            if receipt is not None:
+                await asyncio.shield(receipt)
+            await self._record(outcomes, whole=whole)
 
-    async def _send(self, delivery: Delivery, message: bytes, subject: str) -> Outcome:
+    async def _send(
+        self,
+        delivery: Delivery,
+        message: bytes,
+        subject: str,
+        previous: asyncio.Future[None] | None = None,
+    ) -> Outcome:
         """One message; a stop waits for the relay's answer instead of losing it."""
         sending = asyncio.ensure_future(
             self.mailer.send(
-                message, sender=self._envelope_from, recipient=delivery.recipient_address
+                message,
+                sender=self._envelope_from,
+                recipient=delivery.recipient_address,
+                before_data=previous,
             )
         )
         try:
@@ -181,19 +202,20 @@ class Sender:
             fields.update(next_attempt_at=now + self.retry.delay(attempts), error=outcome.error)
         return fields
 
-    async def _record(self, outcomes: Outcomes) -> None:
+    async def _record(self, outcomes: Outcomes, *, whole: bool) -> None:
         """Hand outcomes to the background recorder (one chunk in flight at a time)."""
         if self._late is not None:
             outcomes.append(self._late)
             self._late = None
+            whole = False
         if not outcomes:
             return
         await self._drain()
-        self._recording = asyncio.ensure_future(self._announce_and_record(outcomes))
+        self._recording = asyncio.ensure_future(self._announce_and_record(outcomes, whole=whole))
 
     async def _drain(self) -> None:
         """Wait for the chunk being recorded (a failure is logged: its deliveries stay
-        claimed until the lease ends, then are tried again)."""
+        claimed until the lease ends; their receipts keep them from going twice)."""
         recording, self._recording = self._recording, None
         if recording is None:
             return
@@ -202,12 +224,17 @@ class Sender:
         except Exception as error:  # noqa: BLE001 (the loop goes on; the lease recovers)
             logger.warning("could not record %s: %s", "outcomes", error)
 
-    async def _announce_and_record(self, outcomes: Outcomes) -> None:
-        """Publish the chunk's notification events, then record its outcomes in one write.
+    async def _announce_and_record(self, outcomes: Outcomes, *, whole: bool) -> None:
+        """Publish the chunk's notification events, then record its outcomes.
 
         In this order, an outcome recorded is an outcome announced; a crash in between
-        re-announces with the same deterministic event ids.
+        re-announces with the same deterministic event ids. The emails sent are recorded
+        with one write for the whole claim when every delivery of it was attempted.
         """
+        ended_at = self.clock()
+        for _, fields in outcomes:
+            if fields.get("status") == "sent":
+                fields["finished_at"] = ended_at
         ended = [
             replace(
                 delivery,
@@ -229,7 +256,15 @@ class Sender:
         for _, fields in outcomes:
             if "status" in fields:
                 fields["announced"] = announced or fields["status"] == "skipped"
-        recorded = await self.repo.finish_many(outcomes, owner=self.owner)
+        sent = [(d, f) for d, f in outcomes if f.get("status") == "sent"]
+        others = [(d, {**f, "claim": None}) for d, f in outcomes if f.get("status") != "sent"]
+        recorded = await self.repo.finish_many(others, owner=self.owner) if others else 0
+        if sent and whole:
+            delivery, fields = sent[0]
+            common = {k: v for k, v in fields.items() if k != "attempts"}
+            recorded += await self.repo.finish_claim(delivery, common, owner=self.owner)
+        elif sent:
+            recorded += await self.repo.finish_many(sent, owner=self.owner)
         if recorded < len(outcomes):
             logger.warning("lease lost on %d deliveries before recording", len(outcomes) - recorded)
         for delivery in ended:

@@ -1,0 +1,84 @@
+"""Receipts: an email the relay accepted is never sent again by whoever takes over."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import partial
+
+import pytest
+
+from services.notifications.app import create_app
+from services.notifications.domain import RetryPolicy
+from tests.harness.kafka import eventually
+from tests.harness.mail import received_by, wait_for_mail
+from tests.harness.services import running
+from tests.notifications.builders import member, token
+
+pytestmark = pytest.mark.integration
+
+QUICK_RETRY = RetryPolicy(base_seconds=0.3, max_seconds=1.0, max_attempts=100)
+
+
+async def counts(db, query, expected: int) -> bool:
+    """True once exactly `expected` deliveries match."""
+    return bool(await db.deliveries.count_documents(query) == expected)
+
+
+async def test_a_delivery_with_a_receipt_is_recorded_sent_without_being_sent_again(
+    settings, publisher, mail, mongo
+):
+    mark = token()
+    agents = [f"agent{i}-{mark}@cc-exemple.fr" for i in range(3)]
+    db = mongo[settings.database_name("notifications")]
+    async with running(partial(create_app, retry=QUICK_RETRY), settings):
+        mail.stop()
+        for address in agents:
+            await publisher.event("member_registered", member(address))
+        await eventually(
+            lambda: counts(db, {"status": "pending", "attempts": {"$gte": 1}}, 3),
+            timeout=60,
+            message="three welcomes deferred while the relay is down",
+        )
+        # As if a sender had handed agent 0's welcome to the relay, written its receipt,
+        # then crashed before recording the outcome.
+        accepted = await db.deliveries.find_one({"recipient.email": agents[0]})
+        sent_at = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+        await db.receipts.insert_one(
+            {
+                "_id": accepted["_id"],
+                "batch": accepted["batch"],
+                "sent_at": sent_at,
+                "subject": "Bienvenue dans le groupe d'échange PAT/SAT",
+            }
+        )
+        mail.start()
+        for address in agents[1:]:
+            await wait_for_mail(mail, address, timeout=60)
+        await eventually(
+            lambda: counts(db, {"status": "sent"}, 3),
+            timeout=60,
+            message="the three deliveries recorded sent",
+        )
+    assert received_by(mail, agents[0]) == []
+    recorded = await db.deliveries.find_one({"_id": accepted["_id"]})
+    assert recorded["status"] == "sent"
+    assert recorded["subject"] == "Bienvenue dans le groupe d'échange PAT/SAT"
+
+
+async def test_every_accepted_email_of_a_fan_out_has_a_receipt(settings, publisher, mail, mongo):
+    mark = token()
+    agents = [f"agent{i:02d}-{mark}@cc-exemple.fr" for i in range(12)]
+    db = mongo[settings.database_name("notifications")]
+    async with running(create_app, settings.model_copy(update={"delivery_batch_size": 5})):
+        for address in agents:
+            await publisher.event("member_registered", member(address))
+        for address in agents:
+            await wait_for_mail(mail, address, timeout=60)
+        await eventually(
+            lambda: counts(db, {"status": "sent"}, 12),
+            timeout=60,
+            message="12 welcomes recorded",
+        )
+        sent_ids = {doc["_id"] async for doc in db.deliveries.find({"status": "sent"})}
+        receipt_ids = {doc["_id"] async for doc in db.receipts.find({})}
+    assert receipt_ids == sent_ids
