@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install tools run test lint contract clean
+.PHONY: install tools run test lint contract bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: install
 
 test: lint tools
 	$(BIN)/pytest
+
+# Benchmarks against raw baselines (figures in benchmarks/results/latest.json).
+bench: install
+	$(BIN)/python -m benchmarks.run --size full
 
 contract: install
 	$(BIN)/python -m shared.contract.docs

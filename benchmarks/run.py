@@ -1,0 +1,409 @@
+"""`python -m benchmarks.run`: the platform's speed against raw baselines, same run.
+
+(a) registration throughput vs a raw aiokafka consume + PyMongo insert + aiokafka produce
+    loop; (b) invitation fan-out vs raw aiosmtplib over one connection; (c) end-to-end
+latency registration -> welcome email at a steady rate; (d) peak RSS of each service.
+Prints a table and writes JSON. Figures, not assertions: benchmarks never fail on speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from shared.contract import CONTENT_TYPE, topic_name
+from shared.kafka import client_options, ensure_topics
+from shared.settings import Settings
+from tests.harness.infra import Infra, embedded_infra, make_settings
+from tests.harness.kafka import Tap, cloudevent, wait_until
+from tests.harness.services import ServiceProcess
+
+TARGETS = {"registration_ratio": 0.6, "fanout_ratio": 0.7, "latency_p99_ms": 250, "rss_mb": 150}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each scenario does."""
+
+    registrations: int
+    members: int
+    latency_events: int
+    rate: float
+
+
+SIZES = {
+    "tiny": Sizes(registrations=30, members=20, latency_events=20, rate=50.0),
+    "full": Sizes(registrations=5000, members=2000, latency_events=1000, rate=50.0),
+}
+
+
+def registration(email: str) -> dict[str, Any]:
+    """A valid registration_requested payload."""
+    return {
+        "email": email,
+        "first_name": "Camille",
+        "last_name": "Martin",
+        "role": "charge_de_mission",
+        "organisation": "CC Exemple",
+        "territory": "Exemple",
+        "approach": "PAT",
+        "topics_of_interest": ["Gouvernance"],
+        "consent": True,
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set size of a process (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def publish_all(settings: Settings, events: list[dict[str, Any]]) -> None:
+    """Publish CloudEvents as fast as the producer takes them."""
+    producer = AIOKafkaProducer(acks="all", linger_ms=5, **client_options(settings))
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(
+                topic_name(event["type"], settings.kafka_topic_prefix),
+                json.dumps(event).encode(),
+                key=event.get("subject", "").encode() or None,
+                headers=[("content-type", CONTENT_TYPE.encode())],
+            )
+            for event in events
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def raw_registration_loop(settings: Settings, count: int) -> float:
+    """Baseline: consume, insert one document, produce one message, per event."""
+    source, sink = f"{settings.kafka_topic_prefix}raw_in", f"{settings.kafka_topic_prefix}raw_out"
+    await ensure_topics(settings, ["raw_in", "raw_out"])
+    events = [
+        cloudevent("registration_requested", registration(f"raw-{i}@bench.example.org"))
+        for i in range(count)
+    ]
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_url.get_secret_value()
+    )
+    collection = mongo[settings.database_name("raw")]["members"]
+    consumer = AIOKafkaConsumer(
+        source,
+        group_id=f"raw-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=500,
+        **client_options(settings),
+    )
+    producer = AIOKafkaProducer(acks="all", **client_options(settings))
+    await producer.start()
+    await consumer.start()
+    while not consumer.assignment():  # noqa: ASYNC110 (aiokafka has no assignment event)
+        await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    await asyncio.gather(*[await producer.send(source, json.dumps(e).encode()) for e in events])
+    done = 0
+    async for message in consumer:
+        body = json.loads(message.value or b"{}")
+        await collection.insert_one({"_id": body["id"], "data": body["data"]})
+        await producer.send_and_wait(sink, message.value)
+        done += 1
+        if done == count:
+            break
+    elapsed = time.perf_counter() - start
+    await consumer.stop()
+    await producer.stop()
+    await mongo.close()
+    return count / elapsed
+
+
+async def system_registrations(settings: Settings, count: int, *, log: Path) -> dict[str, float]:
+    """The registration service, from registration_requested to member_registered."""
+    service = ServiceProcess("registration", settings, log=log).start()
+    tap = Tap(settings, ["member_registered"])
+    await tap.start()
+    try:
+        warm_up = cloudevent("registration_requested", registration("warm-up@bench.example.org"))
+        await publish_all(settings, [warm_up])
+        await wait_until(
+            lambda: len(tap.of("member_registered")) >= 1, timeout=60, message="warm-up"
+        )
+        events = [
+            cloudevent(
+                "registration_requested",
+                registration(f"m{i}-{uuid.uuid4().hex[:6]}@bench.example.org"),
+                subject=f"m{i}@bench.example.org",
+            )
+            for i in range(count)
+        ]
+        start = time.perf_counter()
+        await publish_all(settings, events)
+        await wait_until(
+            lambda: len(tap.of("member_registered")) >= 1 + count,
+            timeout=max(60, count / 5),
+            interval=0.05,
+            message="member_registered",
+        )
+        elapsed = time.perf_counter() - start
+        return {
+            "events_per_second": count / elapsed,
+            "seconds": elapsed,
+            "peak_rss_mb": peak_rss_mb(service.child.pid),
+        }
+    finally:
+        await tap.stop()
+        service.terminate()
+
+
+async def fanout(infra: Infra, settings: Settings, members: int, *, log: Path) -> dict[str, float]:
+    """One session_scheduled to `members` members, then the raw SMTP baseline."""
+    store = infra.mail.store
+    service = ServiceProcess("notifications", settings, log=log).start()
+    try:
+        addresses = [f"member{i}-{uuid.uuid4().hex[:6]}@bench.example.org" for i in range(members)]
+        await publish_all(
+            settings,
+            [
+                cloudevent(
+                    "member_registered",
+                    {
+                        "member_id": str(uuid.uuid4()),
+                        "email": address,
+                        "first_name": "Camille",
+                        "last_name": "Martin",
+                        "role": "charge_de_mission",
+                        "organisation": "CC",
+                        "territory": "T",
+                        "approach": "PAT",
+                        "topics_of_interest": [],
+                        "registered_at": datetime.now(UTC).isoformat(),
+                    },
+                    subject=address,
+                )
+                for address in addresses
+            ],
+        )
+        wanted = set(addresses)
+
+        def received_since(mark: int) -> list[Any]:
+            return [m for m in store.snapshot()[mark:] if wanted & set(m.recipients)]
+
+        await wait_until(
+            lambda: len(received_since(0)) >= members,
+            timeout=max(120, members / 5),
+            message="welcome emails",
+        )
+        mark = len(store.snapshot())
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+        session = cloudevent(
+            "session_scheduled",
+            {
+                "session_id": str(uuid.uuid4()),
+                "title": "Gouvernance des démarches alimentaires",
+                "question": "Quelles instances de gouvernance ?",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                "timezone": "Europe/Paris",
+                "join_url": "https://visio.caprural.org/pat/bench",
+                "sequence": 0,
+            },
+        )
+        cpu_before = cpu_seconds(service.child.pid)
+        database_before = cpu_seconds(infra.mongodb.pid) if infra.mongodb else 0.0
+        start = time.perf_counter()
+        await publish_all(settings, [session])
+        await wait_until(
+            lambda: len(received_since(mark)) >= members,
+            timeout=max(120, members / 5),
+            interval=0.05,
+            message="invitations",
+        )
+        elapsed = time.perf_counter() - start
+        service_cpu = cpu_seconds(service.child.pid) - cpu_before
+        database_cpu = (cpu_seconds(infra.mongodb.pid) - database_before) if infra.mongodb else 0.0
+        rss = peak_rss_mb(service.child.pid)
+        invitations = received_since(mark)[:members]
+    finally:
+        service.terminate()
+    raw = await raw_smtp(infra, invitations)
+    return {
+        "emails_per_second": members / elapsed,
+        "seconds_to_last": elapsed,
+        "raw_emails_per_second": raw,
+        "service_cpu_seconds": service_cpu,
+        "database_cpu_seconds": database_cpu,
+        "ratio": (members / elapsed) / raw,
+        "peak_rss_mb": rss,
+    }
+
+
+async def raw_smtp(infra: Infra, messages: list[Any]) -> float:
+    """Baseline: the same messages, pre-rendered, over one aiosmtplib connection."""
+    smtp = aiosmtplib.SMTP(hostname=infra.mail.host, port=infra.mail.port, timeout=30)
+    start = time.perf_counter()
+    async with smtp:
+        for message in messages:
+            await smtp.sendmail(message.mail_from, list(message.recipients), message.data)
+    return len(messages) / (time.perf_counter() - start)
+
+
+async def latency(
+    infra: Infra, settings: Settings, count: int, rate: float, *, logs: Path
+) -> dict[str, float]:
+    """registration_requested -> welcome email received, at a steady rate."""
+    registration_service = ServiceProcess(
+        "registration", settings, log=logs / "lat-reg.log"
+    ).start()
+    notifications = ServiceProcess("notifications", settings, log=logs / "lat-notif.log").start()
+    producer = AIOKafkaProducer(acks="all", **client_options(settings))
+    await producer.start()
+    sent: dict[str, float] = {}
+    try:
+        warm_up = "lat-warm-up@bench.example.org"
+        await publish_all(settings, [cloudevent("registration_requested", registration(warm_up))])
+        await wait_until(
+            lambda: any(warm_up in m.recipients for m in infra.mail.store.snapshot()),
+            timeout=90,
+            message="the warm-up welcome email",
+        )
+        for i in range(count):
+            address = f"lat{i}-{uuid.uuid4().hex[:6]}@bench.example.org"
+            event = cloudevent("registration_requested", registration(address), subject=address)
+            sent[address] = time.time()
+            await producer.send_and_wait(
+                topic_name("registration_requested", settings.kafka_topic_prefix),
+                json.dumps(event).encode(),
+                key=address.encode(),
+            )
+            await asyncio.sleep(max(0.0, sent[address] + 1 / rate - time.time()))
+
+        def arrivals() -> dict[str, float]:
+            found = {}
+            for message in infra.mail.store.snapshot():
+                for recipient in message.recipients:
+                    if recipient in sent and recipient not in found:
+                        found[recipient] = message.received_at
+            return found
+
+        await wait_until(lambda: len(arrivals()) >= count, timeout=120, message="welcome emails")
+        delays = sorted((arrivals()[a] - sent[a]) * 1000 for a in sent)
+    finally:
+        await producer.stop()
+        registration_service.terminate()
+        notifications.terminate()
+    quantiles = statistics.quantiles(delays, n=100, method="inclusive")
+    return {
+        "p50_ms": quantiles[49],
+        "p95_ms": quantiles[94],
+        "p99_ms": quantiles[98],
+        "max_ms": delays[-1],
+        "events": count,
+        "rate_per_second": rate,
+    }
+
+
+async def main(size: str, out: Path) -> dict[str, Any]:
+    """Run every scenario on a fresh embedded stack."""
+    sizes = SIZES[size]
+    logs = out.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with embedded_infra() as infra:
+        raw_rate = await raw_registration_loop(make_settings(infra), sizes.registrations)
+        system = await system_registrations(
+            make_settings(infra), sizes.registrations, log=logs / "registration.log"
+        )
+        fan = await fanout(
+            infra, make_settings(infra), sizes.members, log=logs / "notifications.log"
+        )
+        lat = await latency(
+            infra, make_settings(infra), sizes.latency_events, sizes.rate, logs=logs
+        )
+    return {
+        "when": datetime.now(UTC).isoformat(),
+        "size": size,
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
+        "registration": {
+            **system,
+            "raw_events_per_second": raw_rate,
+            "ratio": system["events_per_second"] / raw_rate,
+            "events": sizes.registrations,
+        },
+        "fanout": {**fan, "members": sizes.members},
+        "latency": lat,
+        "targets": TARGETS,
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    """The figures as a text table."""
+    reg, fan, lat = result["registration"], result["fanout"], result["latency"]
+    rows = [
+        (
+            "(a) registrations/s",
+            f"{reg['events_per_second']:.0f}",
+            f"raw {reg['raw_events_per_second']:.0f}",
+            f"ratio {reg['ratio']:.2f} (target >= {TARGETS['registration_ratio']})",
+        ),
+        (
+            "(b) invitations/s",
+            f"{fan['emails_per_second']:.0f}",
+            f"raw {fan['raw_emails_per_second']:.0f}",
+            f"ratio {fan['ratio']:.2f} (target >= {TARGETS['fanout_ratio']}); "
+            f"last after {fan['seconds_to_last']:.1f}s",
+        ),
+        (
+            "(c) latency ms",
+            f"p50 {lat['p50_ms']:.0f}",
+            f"p95 {lat['p95_ms']:.0f}",
+            f"p99 {lat['p99_ms']:.0f} (target < {TARGETS['latency_p99_ms']})",
+        ),
+        (
+            "(d) peak RSS MB",
+            f"registration {reg['peak_rss_mb']:.0f}",
+            f"notifications {fan['peak_rss_mb']:.0f}",
+            f"(target < {TARGETS['rss_mb']})",
+        ),
+    ]
+    return "\n".join(f"{a:<22} {b:<22} {c:<22} {d}" for a, b, c, d in rows)
+
+
+def cli() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result = asyncio.run(main(args.size, args.out))
+    args.out.write_text(json.dumps(result, indent=2))
+    print(table(result))
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    cli()

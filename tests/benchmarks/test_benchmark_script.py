@@ -1,0 +1,37 @@
+"""The benchmark script runs end to end at a tiny size (figures are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_benchmark_writes_every_figure_at_a_tiny_size(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--size", "tiny", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["size"] == "tiny"
+    for section, keys in {
+        "registration": ["events_per_second", "raw_events_per_second", "ratio", "peak_rss_mb"],
+        "fanout": ["emails_per_second", "raw_emails_per_second", "ratio", "peak_rss_mb"],
+        "latency": ["p50_ms", "p95_ms", "p99_ms"],
+    }.items():
+        for key in keys:
+            assert figures[section][key] > 0, f"{section}.{key}"
+    assert "(a) registrations/s" in result.stdout
