@@ -8,7 +8,7 @@ as more than one line.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
@@ -58,8 +58,24 @@ Reason = Annotated[str, _line(500), AfterValidator(_single_line)]
 Url = Annotated[str, _line(500), AfterValidator(_single_line), Field(pattern=r"^https?://\S+$")]
 """An http(s) URL."""
 
-Timestamp = AwareDatetime
-"""A timezone-aware instant (RFC 3339 with an offset)."""
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _plausible(value: datetime) -> datetime:
+    # 9999-12-31T23:59:59-12:00 parses, but its UTC instant does not exist, and
+    # 9999-12-31T23:00:00Z has no Paris time: no service could store or show such a date.
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or not _EARLIEST <= instant < _LATEST:
+        raise ValueError("must be an instant between the years 1900 and 2199")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible)]
+"""A timezone-aware instant (RFC 3339 with an offset), between 1900 and 2199."""
 
 __all__ = [
     "EmailText",
