@@ -1,0 +1,42 @@
+"""Reliability fixtures: the figures of each scenario, written for docs/reliability.md."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIGURES = Path(__file__).resolve().parents[2] / "var" / "reliability" / "last-run.json"
+_collected: dict[str, dict[str, Any]] = {}
+
+
+class Figures:
+    """What a scenario sent, injected and found; kept for the run's summary."""
+
+    def record(self, scenario: str, **values: Any) -> None:
+        """Add (or update) the figures of a scenario."""
+        _collected.setdefault(scenario, {}).update(values)
+
+
+@pytest.fixture(scope="session")
+def figures() -> Iterator[Figures]:
+    """The run's figures; written to var/reliability/last-run.json at the end."""
+    yield Figures()
+    if _collected:
+        FIGURES.parent.mkdir(parents=True, exist_ok=True)
+        run = {"finished_at": datetime.now(UTC).isoformat(), "scenarios": _collected}
+        FIGURES.write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print each scenario's figures after the run."""
+    if not _collected:
+        return
+    terminalreporter.section("reliability figures")
+    for scenario, values in _collected.items():
+        line = ", ".join(f"{key}={value}" for key, value in values.items())
+        terminalreporter.write_line(f"{scenario}: {line}")

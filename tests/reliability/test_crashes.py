@@ -1,0 +1,242 @@
+"""Crashes: a service killed (SIGKILL) in the middle of a burst, then restarted.
+
+Every expected effect happens exactly once: no member lost or registered twice, no email
+missing, no email twice (one Message-ID per email; physical re-sends are counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.harness.kafka import eventually, wait_until
+from tests.reliability.mailbox import Tally, copies
+from tests.reliability.people import (
+    TOPIC_TITLES,
+    address,
+    member,
+    next_year_tuesday,
+    registration,
+    session,
+    token,
+    topic,
+)
+from tests.reliability.probes import (
+    Stopwatch,
+    copies_beyond_first,
+    database,
+    deliveries_settled,
+    distinct_ids,
+    processed,
+    publish_many,
+    wait_for_mailboxes,
+)
+from tests.reliability.stack import Stack
+
+pytestmark = pytest.mark.reliability
+
+REGISTRATIONS = 500
+FAN_OUT = 300
+PROGRAMME_MEMBERS = 20
+PROGRAMME_SESSIONS = 5
+LEASE_SECONDS = 10.0
+
+
+async def test_registration_killed_during_500_registrations_registers_each_person_once(
+    settings, publisher, tap, mail, mongo, figures, tmp_path
+):
+    clock = Stopwatch()
+    mark = token()
+    people = [address(mark, n) for n in range(REGISTRATIONS)]
+    reader = await tap("member_registered", "registration_rejected", "notification_sent")
+    stack = await Stack(settings, tmp_path).start(["registration", "notifications"])
+    try:
+        burst = [("registration_requested", registration(p), p) for p in people]
+        publishing = asyncio.create_task(publish_many(publisher, burst))
+        await reader.wait_for("member_registered", count=REGISTRATIONS // 5, timeout=120)
+        stack.kill("registration")
+        registered_at_kill = len(distinct_ids(reader, "member_registered"))
+        await publishing
+        await stack.restart("registration")
+
+        await wait_until(
+            lambda: len(distinct_ids(reader, "member_registered")) >= REGISTRATIONS,
+            timeout=120,
+            message=lambda: (
+                f"{REGISTRATIONS} members; {len(distinct_ids(reader, 'member_registered'))}"
+            ),
+        )
+        await wait_for_mailboxes(mail, people)
+        statuses = await deliveries_settled(mongo, settings, sent=REGISTRATIONS)
+        members = database(mongo, settings, "registration")["members"]
+        stored = await members.count_documents({})
+        keys = len(await members.distinct("email_key"))
+        assert stack.all_alive(), stack.alive()
+    finally:
+        stack.stop()
+
+    tally = Tally.of(copies(mail.store.snapshot(), recipients=people))
+    registered = reader.events("member_registered")
+    member_ids = {event["data"]["member_id"] for event in registered}
+    figures.record(
+        "crash_registration",
+        events_sent=REGISTRATIONS,
+        faults_injected=f"SIGKILL registration after {registered_at_kill} members",
+        members=stored,
+        member_registered_republished=copies_beyond_first(reader, "member_registered"),
+        welcome_emails=sum(tally.emails.values()),
+        lost=len(tally.wrong(people, "welcome", per_recipient=1)),
+        duplicates=tally.duplicates(),
+        seconds=clock.seconds(),
+    )
+    assert 0 < registered_at_kill < REGISTRATIONS
+    assert (stored, keys, len(member_ids)) == (REGISTRATIONS,) * 3
+    assert reader.events("registration_rejected") == []
+    assert tally.wrong(people, "welcome", per_recipient=1) == {}
+    assert tally.duplicates() == 0
+    assert statuses == {"sent": REGISTRATIONS}
+    assert len(distinct_ids(reader, "notification_sent")) == REGISTRATIONS
+
+
+async def test_notifications_killed_during_a_fan_out_of_300_invitations_sends_each_once(
+    settings, publisher, tap, mail, mongo, figures, tmp_path
+):
+    clock = Stopwatch()
+    mark = token()
+    people = [address(mark, n, prefix="invite") for n in range(FAN_OUT)]
+    session_id = f"s-{mark}"
+    reader = await tap("notification_sent")
+    stack = Stack(settings, tmp_path, lease_seconds=LEASE_SECONDS)
+    await stack.start(["notifications"])
+    try:
+        await publish_many(publisher, [("member_registered", member(p), p) for p in people])
+        await deliveries_settled(mongo, settings, sent=FAN_OUT)
+        before = len(mail.store.snapshot())
+        data = session(session_id, starts_at=next_year_tuesday())
+        await publisher.event("session_scheduled", data, subject=session_id)
+        await wait_until(
+            lambda: len(mail.store.messages) - before >= FAN_OUT // 5,
+            timeout=120,
+            interval=0.002,
+            message="the fan-out under way",
+        )
+        stack.kill("notifications")
+        invited_at_kill = sum(
+            1 for c in copies(mail.store.snapshot(), recipients=people) if c.kind != "welcome"
+        )
+        await stack.restart("notifications")
+
+        await wait_for_mailboxes(mail, people, per_recipient=2)
+        statuses = await deliveries_settled(mongo, settings, sent=2 * FAN_OUT)
+        assert stack.all_alive(), stack.alive()
+    finally:
+        stack.stop()
+
+    tally = Tally.of(copies(mail.store.snapshot(), recipients=people))
+    duplicates = tally.duplicates()
+    figures.record(
+        "crash_fan_out",
+        events_sent=FAN_OUT + 1,
+        faults_injected=f"SIGKILL notifications after {invited_at_kill} invitations",
+        invitations=sum(n for (_, kind), n in tally.emails.items() if kind != "welcome"),
+        lost=len(tally.wrong(people, "session_invitation", per_recipient=1)),
+        emails_twice=len(tally.wrong(people, "session_invitation", per_recipient=1)),
+        physical_duplicates=duplicates,
+        seconds=clock.seconds(),
+    )
+    assert 0 < invited_at_kill < FAN_OUT
+    # Every member has exactly one invitation in their mailbox (one Message-ID)...
+    assert tally.wrong(people, "session_invitation", per_recipient=1) == {}
+    assert tally.wrong(people, "welcome", per_recipient=1) == {}
+    assert statuses == {"sent": 2 * FAN_OUT}
+    assert len(distinct_ids(reader, "notification_sent")) == 2 * FAN_OUT
+    # ...and a kill re-sends at most what was on the wire when it happened.
+    assert duplicates <= stack.kills, f"{duplicates} physical duplicates for {stack.kills} kill(s)"
+
+
+async def test_programme_and_scheduling_killed_during_a_publication_schedule_it_once(
+    settings, publisher, tap, mail, mongo, figures, tmp_path
+):
+    clock = Stopwatch()
+    mark = token()
+    people = [address(mark, n, prefix="prog") for n in range(PROGRAMME_MEMBERS)]
+    proposer = address(mark, 0, prefix="coordination")
+    year = next_year_tuesday().year
+    reader = await tap("member_registered", "topic_accepted", "programme_published")
+    session_reader = await tap("session_scheduled", "session_rejected")
+    stack = await Stack(settings, tmp_path).start()
+    try:
+        await publish_many(
+            publisher,
+            [("registration_requested", registration(p), p) for p in people]
+            + [("topic_proposed", topic(t, email=proposer), proposer) for t in TOPIC_TITLES],
+        )
+        await reader.wait_for("member_registered", count=PROGRAMME_MEMBERS, timeout=120)
+        await reader.wait_for("topic_accepted", count=len(TOPIC_TITLES), timeout=120)
+        await wait_for_mailboxes(mail, people)
+        request = await publisher.event(
+            "programme_publication_requested", {"year": year, "sessions": PROGRAMME_SESSIONS}
+        )
+        await eventually(
+            lambda: processed(mongo, settings, "programme", request["id"]),
+            timeout=120,
+            interval=0.01,
+            message="the publication stored by the programme service",
+        )
+        stack.kill("programme")
+        published_before_kill = bool(reader.events("programme_published"))
+        await stack.restart("programme")
+        [published] = await reader.wait_for("programme_published", timeout=120)
+        await eventually(
+            lambda: processed(mongo, settings, "scheduling", published["id"]),
+            timeout=120,
+            interval=0.01,
+            message="the programme stored by the scheduling service",
+        )
+        stack.kill("scheduling")
+        scheduled_before_kill = len(distinct_ids(session_reader, "session_scheduled"))
+        await stack.restart("scheduling")
+
+        await session_reader.wait_for("session_scheduled", count=PROGRAMME_SESSIONS, timeout=120)
+        await wait_for_mailboxes(mail, people, per_recipient=2 + PROGRAMME_SESSIONS)
+        expected = PROGRAMME_MEMBERS * (2 + PROGRAMME_SESSIONS)
+        statuses = await deliveries_settled(mongo, settings, sent=expected, timeout=120)
+        programmes = database(mongo, settings, "programme")["programmes"]
+        versions = await programmes.count_documents({"year": year})
+        sessions = await database(mongo, settings, "scheduling")["sessions"].count_documents({})
+        assert stack.all_alive(), stack.alive()
+    finally:
+        stack.stop()
+
+    tally = Tally.of(copies(mail.store.snapshot(), recipients=people))
+    figures.record(
+        "crash_programme",
+        events_sent=PROGRAMME_MEMBERS + len(TOPIC_TITLES) + 1,
+        faults_injected=(
+            "SIGKILL programme after storing the publication "
+            f"(published before the kill: {published_before_kill}); SIGKILL scheduling after "
+            f"storing the programme ({scheduled_before_kill} sessions announced before the kill)"
+        ),
+        programme_versions=versions,
+        sessions=sessions,
+        programme_published_republished=copies_beyond_first(reader, "programme_published"),
+        session_scheduled_republished=copies_beyond_first(session_reader, "session_scheduled"),
+        emails=sum(tally.emails.values()),
+        lost=sum(
+            len(tally.wrong(people, kind, per_recipient=n))
+            for kind, n in (("programme_announcement", 1), ("session_invitation", 5))
+        ),
+        duplicates=tally.duplicates(),
+        seconds=clock.seconds(),
+    )
+    assert len(distinct_ids(reader, "programme_published")) == 1
+    assert published["data"]["version"] == 1
+    assert (versions, sessions) == (1, PROGRAMME_SESSIONS)
+    assert len(distinct_ids(session_reader, "session_scheduled")) == PROGRAMME_SESSIONS
+    assert session_reader.events("session_rejected") == []
+    assert tally.wrong(people, "programme_announcement", per_recipient=1) == {}
+    assert tally.wrong(people, "session_invitation", per_recipient=PROGRAMME_SESSIONS) == {}
+    assert tally.duplicates() == 0
+    assert statuses.get("sent", 0) >= PROGRAMME_MEMBERS * (2 + PROGRAMME_SESSIONS)
+    assert set(statuses) == {"sent"}
