@@ -257,25 +257,33 @@ class Repository:
     # --- the sender --------------------------------------------------------------
 
     async def claim(
-        self, *, now: datetime, owner: str, lease: timedelta
+        self, *, now: datetime, owner: str, lease: timedelta, following: str | None = None
     ) -> tuple[list[Delivery], dict[str, Document]]:
         """Claim the due deliveries of one chunk for `owner` until the lease ends.
 
-        Returns them with the receipts already written for that chunk (emails a
-        previous sender had sent before it stopped recording).
+        After chunk `following`, the next chunk of the same dispatch is tried first (a
+        fan-out goes on without scanning every pending delivery for the earliest due;
+        every few chunks the scan lets other emails in). Returns the deliveries with the
+        receipts already written for their chunk (emails a previous sender had sent
+        before it stopped recording).
         """
         due = {"status": "pending", "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}}
-        first = await self._deliveries.find_one(
-            due, {"batch": 1}, sort=[("next_attempt_at", ASCENDING), ("order", ASCENDING)]
-        )
-        if first is None:
-            return [], {}
-        batch = first.get("batch")
         token = uuid.uuid4().hex
-        await self._deliveries.update_many(
-            {"batch": batch, **due},
-            {"$set": {"lease_owner": owner, "lease_until": now + lease, "claim": token}},
-        )
+        claim = {"$set": {"lease_owner": owner, "lease_until": now + lease, "claim": token}}
+        batch = next_chunk(following) if following else None
+        if (
+            batch is None
+            or not (
+                await self._deliveries.update_many({"batch": batch, **due}, claim)
+            ).modified_count
+        ):
+            first = await self._deliveries.find_one(
+                due, {"batch": 1}, sort=[("next_attempt_at", ASCENDING), ("order", ASCENDING)]
+            )
+            if first is None:
+                return [], {}
+            batch = first.get("batch")
+            await self._deliveries.update_many({"batch": batch, **due}, claim)
         mine = self._deliveries.find({"batch": batch, "claim": token, **_pending()}).sort(
             [("next_attempt_at", ASCENDING), ("order", ASCENDING)]
         )
@@ -346,6 +354,18 @@ class Repository:
         pipeline: list[Document] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
         cursor = await self._deliveries.aggregate(pipeline)
         return {doc["_id"]: doc["n"] async for doc in cursor}
+
+
+FOLLOW_CHUNKS = 5
+"""Consecutive chunks of one dispatch claimed before looking for earlier due emails."""
+
+
+def next_chunk(batch: str) -> str | None:
+    """The chunk after `batch` in its dispatch, unless it is time to look elsewhere."""
+    prefix, _, index = batch.rpartition("/")
+    if not prefix or not index.isdigit() or (int(index) + 1) % FOLLOW_CHUNKS == 0:
+        return None
+    return f"{prefix}/{int(index) + 1}"
 
 
 def _pending() -> Document:

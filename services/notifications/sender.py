@@ -102,7 +102,7 @@ class Sender:
         await self.announce()
         claimed = await self._claim()
         while claimed[0]:
-            upcoming = asyncio.ensure_future(self._claim())
+            upcoming = asyncio.ensure_future(self._claim(following=claimed[0][0].batch))
             try:
                 await self.deliver(*claimed)
             except BaseException:
@@ -112,8 +112,10 @@ class Sender:
             claimed = await upcoming
         await self._drain()
 
-    async def _claim(self) -> tuple[list[Delivery], Receipts]:
-        return await self.repo.claim(now=self.clock(), owner=self.owner, lease=self.lease)
+    async def _claim(self, following: str | None = None) -> tuple[list[Delivery], Receipts]:
+        return await self.repo.claim(
+            now=self.clock(), owner=self.owner, lease=self.lease, following=following
+        )
 
     async def deliver(self, batch: list[Delivery], receipts: Receipts | None = None) -> None:
         """Send a claimed chunk over one connection, a receipt per accepted email."""
