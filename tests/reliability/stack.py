@@ -4,6 +4,9 @@ that a test can kill (SIGKILL), restart and count, with their logs kept for insp
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -36,6 +39,7 @@ class Stack:
         self, names: Iterable[str] = SERVICES, *, count: int = 1, timeout: float = 120.0
     ) -> Stack:
         """Start `count` instances of each named service, then wait until all are ready."""
+        self.logs.mkdir(parents=True, exist_ok=True)
         started = [self._spawn(name) for name in names for _ in range(count)]
         await self._ready(started, timeout=timeout)
         return self
@@ -96,8 +100,11 @@ class Stack:
         """Every log file written by this stack's instances (restarted ones included)."""
         return {path: path.read_text(errors="replace") for path in sorted(self.logs.glob("*.log"))}
 
-    def stop(self) -> None:
-        """SIGTERM every instance (SIGKILL after a grace period)."""
-        for slot in self.instances.values():
-            for process in slot:
-                process.terminate(timeout=20)
+    async def stop(self) -> None:
+        """SIGTERM every instance at once, then wait for each (SIGKILL after a grace
+        period) off the event loop, which may be serving them (a TLS front, a sink)."""
+        running = [p for slot in self.instances.values() for p in slot if p.child.alive()]
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.child.pid, signal.SIGTERM)
+        await asyncio.gather(*(asyncio.to_thread(p.terminate, 20) for p in running))

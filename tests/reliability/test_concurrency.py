@@ -268,7 +268,7 @@ async def test_two_instances_of_each_service_end_as_one_instance_does(
         assert all(stack.all_alive() for stack in stacks)
     finally:
         for stack in stacks:
-            stack.stop()
+            await stack.stop()
 
     single, double = outcomes[1], outcomes[2]
     figures.record(

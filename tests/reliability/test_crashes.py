@@ -74,7 +74,7 @@ async def test_registration_killed_during_500_registrations_registers_each_perso
         keys = len(await members.distinct("email_key"))
         assert stack.all_alive(), stack.alive()
     finally:
-        stack.stop()
+        await stack.stop()
 
     tally = Tally.of(copies(mail.store.snapshot(), recipients=people))
     registered = reader.events("member_registered")
@@ -131,7 +131,7 @@ async def test_notifications_killed_during_a_fan_out_of_300_invitations_sends_ea
         statuses = await deliveries_settled(mongo, settings, sent=2 * FAN_OUT)
         assert stack.all_alive(), stack.alive()
     finally:
-        stack.stop()
+        await stack.stop()
 
     tally = Tally.of(copies(mail.store.snapshot(), recipients=people))
     duplicates = tally.duplicates()
@@ -207,7 +207,7 @@ async def test_programme_and_scheduling_killed_during_a_publication_schedule_it_
         sessions = await database(mongo, settings, "scheduling")["sessions"].count_documents({})
         assert stack.all_alive(), stack.alive()
     finally:
-        stack.stop()
+        await stack.stop()
 
     tally = Tally.of(copies(mail.store.snapshot(), recipients=people))
     figures.record(

@@ -153,7 +153,7 @@ async def test_hostile_events_on_every_topic_are_dead_lettered_and_good_ones_pro
         assert stack.all_alive(), stack.alive()
         ready = {name: [p.ready() for p in slot] for name, slot in stack.instances.items()}
     finally:
-        stack.stop()
+        await stack.stop()
 
     emails = [m for m in mail.store.snapshot() if any(mark in r for r in m.recipients)]
     unescaped = [

@@ -61,7 +61,7 @@ async def stack(
     """The four services, shared by the module's scenarios (each uses its own people)."""
     running = await Stack(outage_settings, tmp_path_factory.mktemp("outage-logs")).start()
     yield running
-    running.stop()
+    await running.stop()
 
 
 @pytest.fixture(scope="module")
