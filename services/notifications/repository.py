@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -257,39 +257,48 @@ class Repository:
     # --- the sender --------------------------------------------------------------
 
     async def claim(
-        self, *, now: datetime, owner: str, lease: timedelta, following: str | None = None
+        self,
+        *,
+        now: datetime,
+        owner: str,
+        lease: timedelta,
+        limit: int = 200,
+        following: str | None = None,
     ) -> tuple[list[Delivery], dict[str, Document]]:
-        """Claim the due deliveries of one chunk for `owner` until the lease ends.
+        """Claim due deliveries for `owner` until the lease ends, whole chunks at a time.
 
         After chunk `following`, the next chunk of the same dispatch is tried first (a
-        fan-out goes on without scanning every pending delivery for the earliest due;
-        every few chunks the scan lets other emails in). Returns the deliveries with the
-        receipts already written for their chunk (emails a previous sender had sent
-        before it stopped recording).
+        fan-out goes on without scanning every pending delivery; every few chunks the
+        scan lets other emails in). Otherwise the earliest due deliveries (at most
+        `limit`) name the chunks to claim, one `UpdateMany` each in a single request.
+        Returns the deliveries, in the order decided, with the receipts already written
+        for their chunks (emails a previous sender had sent before it stopped recording).
         """
         due = {"status": "pending", "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}}
         token = uuid.uuid4().hex
         claim = {"$set": {"lease_owner": owner, "lease_until": now + lease, "claim": token}}
         batch = next_chunk(following) if following else None
+        batches: list[str | None] = [batch] if batch else []
         if (
-            batch is None
+            not batches
             or not (
                 await self._deliveries.update_many({"batch": batch, **due}, claim)
             ).modified_count
         ):
-            first = await self._deliveries.find_one(
-                due, {"batch": 1}, sort=[("next_attempt_at", ASCENDING), ("order", ASCENDING)]
-            )
-            if first is None:
+            order = [("next_attempt_at", ASCENDING), ("order", ASCENDING)]
+            earliest = self._deliveries.find(due, {"batch": 1}).sort(order).limit(limit)
+            batches = list(dict.fromkeys([doc.get("batch") async for doc in earliest]))
+            if not batches:
                 return [], {}
-            batch = first.get("batch")
-            await self._deliveries.update_many({"batch": batch, **due}, claim)
-        mine = self._deliveries.find({"batch": batch, "claim": token, **_pending()}).sort(
-            [("next_attempt_at", ASCENDING), ("order", ASCENDING)]
-        )
+            await self._deliveries.bulk_write(
+                [UpdateMany({"batch": b, **due}, claim) for b in batches], ordered=False
+            )
+        mine = self._deliveries.find(
+            {"batch": {"$in": batches}, "claim": token, **_pending()}
+        ).sort([("next_attempt_at", ASCENDING), ("order", ASCENDING)])
         deliveries = [Delivery.from_doc(doc) async for doc in mine]
-        receipts = {doc["_id"]: doc async for doc in self._receipts.find({"batch": batch})}
-        return deliveries, receipts
+        receipts = self._receipts.find({"batch": {"$in": batches}})
+        return deliveries, {doc["_id"]: doc async for doc in receipts}
 
     async def receipt(self, delivery: Delivery, *, at: datetime, subject: str) -> None:
         """The relay accepted this delivery's email (written at once, before the next)."""
@@ -304,12 +313,19 @@ class Repository:
         except DuplicateKeyError:  # written before a crash: the same fact
             return
 
-    async def finish_claim(self, delivery: Delivery, fields: Document, *, owner: str) -> int:
-        """Record one outcome for every delivery still pending in `delivery`'s claim."""
-        result = await self._deliveries.update_many(
-            {"batch": delivery.batch, "claim": delivery.claim, "lease_owner": owner, **_pending()},
-            {"$set": {**fields, "lease_until": EPOCH}, "$inc": {"attempts": 1}},
-        )
+    async def finish_claim(
+        self, claimed: Sequence[Delivery], fields: Document, *, owner: str
+    ) -> int:
+        """Record one outcome for every delivery still pending in the chunks of a claim
+        (one `UpdateMany` per chunk, in a single request)."""
+        requests = [
+            UpdateMany(
+                {"batch": batch, "claim": claim, "lease_owner": owner, **_pending()},
+                {"$set": {**fields, "lease_until": EPOCH}, "$inc": {"attempts": 1}},
+            )
+            for batch, claim in dict.fromkeys((d.batch, d.claim) for d in claimed)
+        ]
+        result = await self._deliveries.bulk_write(requests, ordered=False)
         return result.modified_count
 
     async def release(self, owner: str) -> None:

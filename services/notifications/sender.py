@@ -114,7 +114,11 @@ class Sender:
 
     async def _claim(self, following: str | None = None) -> tuple[list[Delivery], Receipts]:
         return await self.repo.claim(
-            now=self.clock(), owner=self.owner, lease=self.lease, following=following
+            now=self.clock(),
+            owner=self.owner,
+            lease=self.lease,
+            limit=self.settings.delivery_batch_size,
+            following=following,
         )
 
     async def deliver(self, batch: list[Delivery], receipts: Receipts | None = None) -> None:
@@ -262,9 +266,12 @@ class Sender:
         others = [(d, {**f, "claim": None}) for d, f in outcomes if f.get("status") != "sent"]
         recorded = await self.repo.finish_many(others, owner=self.owner) if others else 0
         if sent and whole:
-            delivery, fields = sent[0]
-            common = {k: v for k, v in fields.items() if k != "attempts"}
-            recorded += await self.repo.finish_claim(delivery, common, owner=self.owner)
+            common = {k: v for k, v in sent[0][1].items() if k not in {"attempts", "subject"}}
+            for subject in dict.fromkeys(f["subject"] for _, f in sent):
+                same = [d for d, f in sent if f["subject"] == subject]
+                recorded += await self.repo.finish_claim(
+                    same, {**common, "subject": subject}, owner=self.owner
+                )
         elif sent:
             recorded += await self.repo.finish_many(sent, owner=self.owner)
         if recorded < len(outcomes):
