@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.harness.infra import Infra, make_settings
+from tests.reliability.stack import Stack
 
 FIGURES = Path(__file__).resolve().parents[2] / "var" / "reliability" / "last-run.json"
 _collected: dict[str, dict[str, Any]] = {}
@@ -40,3 +43,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for scenario, values in _collected.items():
         line = ", ".join(f"{key}={value}" for key, value in values.items())
         terminalreporter.write_line(f"{scenario}: {line}")
+
+
+@pytest.fixture(scope="session")
+async def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """The four services on the session's servers, with topics and databases of their own,
+    shared by the scenarios that inject no fault (hostile input, erasure): each of them
+    uses its own people, sessions and topics."""
+    stack = Stack(make_settings(infra), tmp_path_factory.mktemp("platform"))
+    await stack.start()
+    yield stack
+    await stack.stop()

@@ -31,7 +31,6 @@ from tests.reliability.fuzz import (
 )
 from tests.reliability.people import token
 from tests.reliability.probes import Stopwatch, database
-from tests.reliability.stack import Stack
 
 pytestmark = pytest.mark.reliability
 
@@ -124,12 +123,15 @@ def interleave(hostile: list[Fuzzed], goods: list[Fuzzed]) -> list[Fuzzed]:
 
 
 async def test_hostile_events_on_every_topic_are_dead_lettered_and_good_ones_processed(
-    settings, publisher, tap, mail, mongo, figures, tmp_path
+    platform, mail, mongo, figures
 ):
     clock = Stopwatch()
     mark = token()
-    reader = await tap(*CONSUMERS, dlq=True)
-    stack = await Stack(settings, tmp_path).start()
+    stack, settings = platform, platform.settings
+    publisher = Publisher(settings)
+    await publisher.start()
+    reader = Tap(settings, CONSUMERS, dlq=True)
+    await reader.start()
     try:
         topic_id = await seed_topic(publisher, reader, mark)
         hostile = draw_messages(HOSTILE, mark=mark, topic_id=topic_id)
@@ -153,7 +155,8 @@ async def test_hostile_events_on_every_topic_are_dead_lettered_and_good_ones_pro
         assert stack.all_alive(), stack.alive()
         ready = {name: [p.ready() for p in slot] for name, slot in stack.instances.items()}
     finally:
-        await stack.stop()
+        await reader.stop()
+        await publisher.stop()
 
     emails = [m for m in mail.store.snapshot() if any(mark in r for r in m.recipients)]
     unescaped = [
