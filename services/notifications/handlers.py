@@ -53,9 +53,8 @@ async def welcome_member(event: MemberRegistered, deps: Deps) -> Step:
     member = Recipient(data.email, data.first_name, data.last_name)
 
     async def decide(tx: Tx) -> list[Dispatch]:
-        if await deps.repo.member(data.member_id, session=tx) is not None:
+        if not await deps.repo.add_member(data.member_id, member, session=tx):
             return []  # known already, or a tombstone: left or erased first
-        await deps.repo.add_member(data.member_id, member, session=tx)
         upcoming = await deps.repo.upcoming_sessions(now=deps.clock(), session=tx)
         return [personal(event, "welcome", member)] + [
             late_invitation(known, member) for known in upcoming

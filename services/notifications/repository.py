@@ -79,15 +79,17 @@ class Repository:
         """A member's projection document (or tombstone)."""
         return await self._members.find_one({"_id": member_id}, session=session)
 
-    async def add_member(self, member_id: str, recipient: Recipient, *, session: Tx) -> None:
-        """Record a member (never over a tombstone of a member who left or was erased)."""
+    async def add_member(self, member_id: str, recipient: Recipient, *, session: Tx) -> bool:
+        """Record a member unless already known (never over a tombstone of a member who
+        left or was erased); True when the member is new."""
         await self.lock_roster(session=session)
-        await self._members.update_one(
+        result = await self._members.update_one(
             {"_id": member_id},
             {"$setOnInsert": {**_person(recipient), "left": False, "erased": False}},
             upsert=True,
             session=session,
         )
+        return result.upserted_id is not None
 
     async def mark_left(self, member_id: str, recipient: Recipient, *, session: Tx) -> None:
         """A member left: they get nothing more (the document stays as a tombstone)."""
@@ -191,8 +193,14 @@ class Repository:
 
     # --- deliveries --------------------------------------------------------------
 
-    async def add(self, dispatch: Dispatch, *, now: datetime, session: Tx) -> int:
-        """Store a dispatch: its content once, and one delivery per recipient."""
+    async def add(
+        self, dispatch: Dispatch, *, now: datetime, session: Tx, fresh: bool = False
+    ) -> int:
+        """Store a dispatch: its content once, and one delivery per recipient.
+
+        `fresh`: the dispatch's cause is the event being processed (once, by the inbox),
+        so none of its delivery keys can exist yet and the lookup is skipped.
+        """
         content, deliveries = delivery_docs(
             dispatch,
             now=now,
@@ -205,13 +213,15 @@ class Repository:
         await self._contents.update_one(
             {"_id": content["_id"]}, {"$setOnInsert": content}, upsert=True, session=session
         )
-        ids = [doc["_id"] for doc in deliveries]
-        existing = self._deliveries.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
-        known = {doc["_id"] async for doc in existing}
-        fresh = [doc for doc in deliveries if doc["_id"] not in known]
-        if fresh:
-            await self._deliveries.insert_many(fresh, ordered=False, session=session)
-        return len(fresh)
+        known: set[str] = set()
+        if not fresh:
+            ids = [doc["_id"] for doc in deliveries]
+            existing = self._deliveries.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
+            known = {doc["_id"] async for doc in existing}
+        new = [doc for doc in deliveries if doc["_id"] not in known]
+        if new:
+            await self._deliveries.insert_many(new, ordered=False, session=session)
+        return len(new)
 
     async def cancel_pending(self, email_key: str, *, keep: Sequence[str], session: Tx) -> int:
         """Someone left: drop what was still to be sent to them (but the kinds in `keep`)."""

@@ -82,7 +82,8 @@ def record(event: CloudEvent[Any], deps: Deps, decide: Decide) -> Step:
             check_renders(planned, deps)
             # A millisecond apart: the sender sends them in the order decided.
             due = now + timedelta(milliseconds=position)
-            await deps.repo.add(planned, now=due, session=session)
+            fresh = planned.cause_id == event.id
+            await deps.repo.add(planned, now=due, session=session, fresh=fresh)
         return []
 
     async def wake_sender(emissions: list[Emission]) -> None:
