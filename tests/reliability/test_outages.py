@@ -2,28 +2,36 @@
 
 The four services run as subprocesses against servers of this module's own (never the
 session's), and recover by themselves: whatever is published before, during and after
-an outage is processed once. Each phase registers people (registration, programme and
-notifications at work) and asks for a session (scheduling, then invitations to every
-member): every person ends with one welcome and one invitation.
+an outage is processed once. The SMTP outage needs only an SMTP server of its own: it
+runs in the background on the session's Kafka and MongoDB (`smtp_scenario`) while the
+MongoDB and broker scenarios run, and is checked by the module's last test.
+
+Each phase registers people (registration, programme and notifications at work) and
+asks for a session (scheduling, then invitations to every member): every person ends
+with one welcome and one invitation per session.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
 from shared.contract import EVENTS
+from shared.devstack import processes
 from shared.kafka import ensure_topics
 from shared.settings import Settings
-from tests.harness.infra import make_settings
+from tests.harness.infra import Infra, MailServer, make_settings
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 from tests.reliability.mailbox import Tally, copies
 from tests.reliability.people import address, next_year_tuesday, registration, token
-from tests.reliability.private import PrivateServers, outage
+from tests.reliability.private import HOST, PrivateServers, outage
 from tests.reliability.probes import (
     Stopwatch,
     database,
@@ -157,8 +165,68 @@ def check_once(tally: Tally, phases: Phases) -> dict[str, int]:
     return {"lost_or_twice": len(lost_or_twice), "duplicates": tally.duplicates()}
 
 
+@dataclass
+class SmtpOutage:
+    """What the SMTP outage scenario found (it runs in the background, see below)."""
+
+    phases: Phases
+    tally: Tally
+    lasted: float
+    recovered: float
+    alive: bool
+    seconds: float
+
+
+async def smtp_outage(infra: Infra, mongo: Any, logs: Path) -> SmtpOutage:
+    """The four services with an SMTP server of their own, stopped for 30 s."""
+    clock = Stopwatch()
+    mail = MailServer(HOST, processes.free_port())
+    mail.start()
+    settings = make_settings(Infra(infra.kafka_bootstrap_servers, infra.mongodb_url, mail))
+    stack = await Stack(settings, logs).start()
+    publisher = Publisher(settings)
+    await publisher.start()
+    reader = Tap(settings, ["session_scheduled"])
+    await reader.start()
+    try:
+        phases = Phases(publisher, [], week=1)
+        await phases.phase("before", session=True)
+        await wait_for_mailboxes(mail, phases.people, per_recipient=2, timeout=120)
+        mail.stop()
+        await phases.phase("during", session=True)
+        lasted = await outage(SMTP_OUTAGE)
+        mail.start()
+        restarted = clock.seconds()
+        await phases.phase("after", session=True)
+        tally = await everything_processed(
+            phases, settings=settings, mail=mail, mongo=mongo, reader=reader
+        )
+        recovered = round(clock.seconds() - restarted, 1)
+        alive = stack.all_alive()
+    finally:
+        await reader.stop()
+        await publisher.stop()
+        await stack.stop()
+        mail.stop()
+    return SmtpOutage(phases, tally, lasted, recovered, alive, clock.seconds())
+
+
+@pytest.fixture(scope="module")
+async def smtp_scenario(
+    infra: Infra, mongo: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[asyncio.Task[SmtpOutage]]:
+    """The SMTP outage, started with the module's first test and awaited by its last:
+    it needs no private Kafka or MongoDB, only an SMTP server of its own, so its 30 s
+    outage and the backoff that follows overlap the other scenarios."""
+    task = asyncio.ensure_future(smtp_outage(infra, mongo, tmp_path_factory.mktemp("smtp")))
+    yield task
+    if not task.done():
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_mongodb_stopped_for_10_s_loses_nothing_published_before_during_or_after(
-    stack, servers, outage_settings, client, mongo_client, ledger, figures
+    smtp_scenario, stack, servers, outage_settings, client, mongo_client, ledger, figures
 ):
     clock = Stopwatch()
     settings, mail = outage_settings, servers.mail
@@ -193,46 +261,8 @@ async def test_mongodb_stopped_for_10_s_loses_nothing_published_before_during_or
     assert len(distinct_ids(reader, "session_scheduled")) == len(phases.sessions)
 
 
-async def test_smtp_stopped_for_30_s_delays_emails_but_loses_none(
-    stack, servers, outage_settings, client, mongo_client, ledger, figures
-):
-    clock = Stopwatch()
-    settings, mail = outage_settings, servers.mail
-    reader = Tap(settings, ["session_scheduled"])
-    await reader.start()
-    try:
-        phases = Phases(client, ledger, week=1)
-        await phases.phase("before", session=True)
-        await wait_for_mailboxes(mail, phases.people, per_recipient=2, timeout=120)
-        mail.stop()
-        await phases.phase("during", session=True)
-        lasted = await outage(SMTP_OUTAGE)
-        mail.start()
-        restarted = clock.seconds()
-        await phases.phase("after", session=True)
-        tally = await everything_processed(
-            phases, settings=settings, mail=mail, mongo=mongo_client, reader=reader
-        )
-        assert stack.all_alive(), stack.alive()
-    finally:
-        await reader.stop()
-
-    found = check_once(tally, phases)
-    figures.record(
-        "outage_smtp",
-        events_sent=phases.published,
-        faults_injected=f"SMTP server stopped for {lasted} s",
-        emails=sum(tally.emails.values()),
-        lost=found["lost_or_twice"],
-        duplicates=found["duplicates"],
-        recovered_seconds_after_restart=round(clock.seconds() - restarted, 1),
-        seconds=clock.seconds(),
-    )
-    assert found == {"lost_or_twice": 0, "duplicates": 0}
-
-
 async def test_broker_restarted_the_services_reconnect_and_process_what_follows(
-    stack, servers, outage_settings, client, mongo_client, ledger, figures
+    smtp_scenario, stack, servers, outage_settings, client, mongo_client, ledger, figures
 ):
     clock = Stopwatch()
     settings, mail = outage_settings, servers.mail
@@ -282,3 +312,20 @@ async def test_broker_restarted_the_services_reconnect_and_process_what_follows(
     )
     assert found == {"lost_or_twice": 0, "duplicates": 0}
     await wait_until(lambda: stack.all_alive(), timeout=1, message="every service alive")
+
+
+async def test_smtp_stopped_for_30_s_delays_emails_but_loses_none(smtp_scenario, figures):
+    result = await smtp_scenario
+    found = check_once(result.tally, result.phases)
+    figures.record(
+        "outage_smtp",
+        events_sent=result.phases.published,
+        faults_injected=f"SMTP server stopped for {result.lasted} s",
+        emails=sum(result.tally.emails.values()),
+        lost=found["lost_or_twice"],
+        duplicates=found["duplicates"],
+        recovered_seconds_after_restart=result.recovered,
+        seconds=result.seconds,
+    )
+    assert result.alive
+    assert found == {"lost_or_twice": 0, "duplicates": 0}
