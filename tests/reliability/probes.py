@@ -54,9 +54,23 @@ async def wait_for_mailboxes(
         interval=0.25,
         message=lambda: (
             f"{per_recipient} email(s) to each of {len(addresses)} addresses; "
-            f"{mailbox_count(mail, addresses, per_recipient=per_recipient)} have them"
+            f"{mailbox_count(mail, addresses, per_recipient=per_recipient)} have them; "
+            f"some that lack: {lacking(mail, addresses, per_recipient=per_recipient)}"
         ),
     )
+
+
+def lacking(
+    mail: MailServer, addresses: Iterable[str], *, per_recipient: int
+) -> dict[str, list[str]]:
+    """A few addresses with fewer than `per_recipient` messages, and the kinds they got."""
+    kinds: dict[str, list[str]] = {a.lower(): [] for a in addresses}
+    for message in mail.store.snapshot():
+        for rcpt in message.recipients:
+            if rcpt.lower() in kinds:
+                kinds[rcpt.lower()].append(str(message.message.get("X-Caprural-Kind")))
+    short = {a: sorted(k) for a, k in kinds.items() if len(k) < per_recipient}
+    return dict(list(short.items())[:3])
 
 
 async def deliveries_settled(

@@ -92,6 +92,9 @@ class Run:
             await self._join_and_propose()
             await self._sign_up_and_vote()
             await self._withdraw_and_publish()
+        except AssertionError as error:
+            counts = await delivery_counts(self.mongo, self.settings)
+            raise AssertionError(f"{error}; deliveries: {counts}") from error
         finally:
             await self.reader.stop()
             await self.publisher.stop()
@@ -240,6 +243,16 @@ class Run:
             ),
             "duplicates": tally.duplicates(),
         }
+
+
+async def delivery_counts(mongo: Any, settings: Settings) -> dict[str, int]:
+    """Deliveries per kind and status (to explain a wait that timed out)."""
+    deliveries = database(mongo, settings, "notifications")["deliveries"]
+    pipeline = [{"$group": {"_id": {"k": "$kind", "s": "$status"}, "n": {"$sum": 1}}}]
+    return {
+        f"{doc['_id']['k']}/{doc['_id']['s']}": doc["n"]
+        async for doc in await deliveries.aggregate(pipeline)
+    }
 
 
 def _key(title: str) -> str:

@@ -107,7 +107,10 @@ async def seed_topic(publisher: Publisher, reader: Tap, mark: str) -> str:
     """A known topic, so that good comments and ballots name one that exists."""
     proposal = envelope("topic_proposed", template("topic_proposed", mark, topic_id=""))
     await publisher.raw("topic_proposed", json.dumps(proposal).encode())
-    [accepted] = await reader.wait_for("topic_accepted", timeout=120)
+    title = proposal["data"]["title"]
+    [accepted] = await reader.wait_for(
+        "topic_accepted", lambda event: event["data"]["title"] == title, timeout=120
+    )
     return str(accepted["data"]["topic_id"])
 
 
