@@ -166,6 +166,8 @@ def delivery_docs(
             "announced": False,
             "erase_after_send": dispatch.erase_after_send,
         }
+        if problem:
+            doc["owed"] = True  # its notification_failed is still to be published
         deliveries.append(doc)
     return content, deliveries
 

@@ -56,7 +56,16 @@ class Repository:
         await self._participants.create_index("email_key")
         await self._contents.create_index("keys")
         await self._deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
-        await self._deliveries.create_index([("announced", ASCENDING), ("status", ASCENDING)])
+        # Only the deliveries whose outcome is still to be announced carry `owed`: the
+        # common path (announced when recorded) never touches this index.
+        await self._deliveries.create_index("owed", sparse=True)
+        if "announced_1_status_1" in await self._deliveries.index_information():
+            # Upgrade from the earlier index: outcomes not announced then now owe it.
+            await self._deliveries.update_many(
+                {"announced": False, "status": {"$in": ["sent", "failed"]}},
+                {"$set": {"owed": True}},
+            )
+            await self._deliveries.drop_index("announced_1_status_1")
         await self._deliveries.create_index("recipient_key")
         await self._deliveries.create_index("content_id")
         await self._deliveries.create_index("batch")
@@ -365,14 +374,15 @@ class Repository:
 
     async def unannounced(self, limit: int) -> list[Delivery]:
         """Sent or failed deliveries whose notification event is not yet published."""
-        query = {"announced": False, "status": {"$in": ["sent", "failed"]}}
+        query = {"owed": True, "status": {"$in": ["sent", "failed"]}}
         cursor = self._deliveries.find(query).sort("finished_at", ASCENDING).limit(limit)
         return [Delivery.from_doc(doc) async for doc in cursor]
 
     async def mark_announced(self, delivery_ids: Sequence[str]) -> None:
         """Their notification events are published."""
         await self._deliveries.update_many(
-            {"_id": {"$in": list(delivery_ids)}}, {"$set": {"announced": True}}
+            {"_id": {"$in": list(delivery_ids)}},
+            {"$set": {"announced": True}, "$unset": {"owed": ""}},
         )
 
     async def counts(self) -> dict[str, int]:

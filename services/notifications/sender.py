@@ -268,6 +268,8 @@ class Sender:
         for _, fields in outcomes:
             if "status" in fields:
                 fields["announced"] = announced or fields["status"] == "skipped"
+                if not fields["announced"]:
+                    fields["owed"] = True  # the sweep publishes it later
         sent = [(d, f) for d, f in outcomes if f.get("status") == "sent"]
         others = [(d, {**f, "claim": None}) for d, f in outcomes if f.get("status") != "sent"]
         recorded = await self.repo.finish_many(others, owner=self.owner) if others else 0
