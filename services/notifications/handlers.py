@@ -122,8 +122,12 @@ async def forget_participation(event: ParticipantWithdrawn, deps: Deps) -> Step:
     status = "session_cancelled" if data.reason == "session_cancelled" else "withdrawn"
 
     async def decide(tx: Tx) -> list[Dispatch]:
-        fields = {"session_id": data.session_id, "email": data.email, "status": status}
-        fields.update(email_key=email_key(data.email), reason=data.reason)
+        fields: dict[str, Any] = {"session_id": data.session_id, "status": status}
+        fields["reason"] = data.reason
+        if status == "session_cancelled":  # still told of the cancellation: the address
+            fields.update(email=data.email, email_key=email_key(data.email))
+        # Otherwise the record only says "no longer invited": processed after the
+        # person's erasure (another topic), it must not bring their address back.
         await deps.repo.save_participant(data.participant_id, fields, as_of=event.time, session=tx)
         return []
 
