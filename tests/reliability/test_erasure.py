@@ -24,10 +24,32 @@ from shared.inbox import COLLECTION
 from shared.settings import SERVICES
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 from tests.harness.mail import received_by
-from tests.reliability.people import next_year_tuesday, registration, token, topic
+from tests.reliability.people import (
+    member,
+    next_year_tuesday,
+    registration,
+    session,
+    token,
+    topic,
+)
 from tests.reliability.probes import Stopwatch, database, wait_for_mailboxes
 
 pytestmark = pytest.mark.reliability
+
+
+def enrolment(session_id: str, email: str, *, participant_id: str) -> dict[str, Any]:
+    """participant_enrolled data: a confirmed place."""
+    return {
+        "session_id": session_id,
+        "participant_id": participant_id,
+        "email": email,
+        "first_name": "Zéphyrine",
+        "last_name": "Quellec",
+        "status": "enrolled",
+        "waitlist_position": None,
+        "promoted": False,
+        "is_member": True,
+    }
 
 
 def texts(value: Any) -> Iterator[str]:
@@ -254,3 +276,51 @@ async def _settled_scan(
         if not any(found.values()) or time.monotonic() > deadline:
             return found
         await asyncio.sleep(0.5)
+
+
+async def test_a_withdrawal_processed_after_the_erasure_brings_no_address_back(
+    platform, mongo, figures
+):
+    """The registration service publishes a leaver's withdrawals before `member_erased`,
+    but the notifications service reads them from another topic: in the order erasure
+    first, withdrawal second, the withdrawal must not store the address again."""
+    settings = platform.settings
+    publisher = Publisher(settings)
+    await publisher.start()
+    try:
+        person = Person("late")
+        member_id, participant_id = f"m-{token()}", f"p-{token()}"
+        session_id = f"s-{token()}"
+        starts = next_year_tuesday() + timedelta(weeks=11)
+        steps: list[tuple[str, dict[str, Any]]] = [
+            ("session_scheduled", session(session_id, starts_at=starts)),
+            ("member_registered", member(person.email, member_id=member_id)),
+            (
+                "participant_enrolled",
+                enrolment(session_id, person.email, participant_id=participant_id),
+            ),
+            ("member_erased", {"member_id": member_id}),
+            (
+                "participant_withdrawn",
+                {
+                    "session_id": session_id,
+                    "participant_id": participant_id,
+                    "email": person.email,
+                    "reason": "member_left",
+                },
+            ),
+        ]
+        for event_type, data in steps:
+            sent: dict[str, Any] = await publisher.event(event_type, data)
+            ids = [sent["id"]]
+            await eventually(
+                lambda ids=ids: processed_by(mongo, settings, "notifications", ids),  # type: ignore[misc]
+                timeout=120,
+                message=f"{event_type} processed",
+            )
+        # Emails still to send are scrubbed once sent: what stays after that counts.
+        found = await _settled_scan(mongo, settings, person)
+    finally:
+        await publisher.stop()
+    figures.record("erasure_then_withdrawal", traces_after=sum(map(len, found.values())))
+    assert found == {name: [] for name in person.needles}
