@@ -168,6 +168,8 @@ def delivery_docs(
         }
         if problem:
             doc["owed"] = True  # its notification_failed is still to be published
+        if dispatch.erase_after_send:
+            doc["scrub"] = True  # the address goes once the delivery is settled
         deliveries.append(doc)
     return content, deliveries
 

@@ -59,6 +59,8 @@ class Repository:
         # Only the deliveries whose outcome is still to be announced carry `owed`: the
         # common path (announced when recorded) never touches this index.
         await self._deliveries.create_index("owed", sparse=True)
+        # Likewise `scrub`: the deliveries to an erased person, scrubbed once settled.
+        await self._deliveries.create_index("scrub", sparse=True)
         if "announced_1_status_1" in await self._deliveries.index_information():
             # Upgrade from the earlier index: outcomes not announced then now owe it.
             await self._deliveries.update_many(
@@ -246,7 +248,7 @@ class Repository:
         await self._participants.delete_many({"email_key": email_key}, session=session)
         await self._deliveries.update_many(
             {"recipient_key": email_key, "$or": [{"status": "pending"}, {"announced": False}]},
-            {"$set": {"erase_after_send": True}},
+            {"$set": {"erase_after_send": True, "scrub": True}},
             session=session,
         )
         await self._deliveries.update_many(
@@ -269,9 +271,26 @@ class Repository:
         """After the last message to an erased person: remove what named them."""
         await self._deliveries.update_one(
             {"_id": delivery.delivery_id},
-            {"$set": {"recipient_key": ERASED, "erased": True}, "$unset": {"recipient": ""}},
+            {
+                "$set": {"recipient_key": ERASED, "erased": True},
+                "$unset": {"recipient": "", "scrub": ""},
+            },
         )
-        await self.drop_contents(delivery.recipient_key, session=None)
+        if delivery.recipient_key != ERASED:
+            await self.drop_contents(delivery.recipient_key, session=None)
+
+    async def scrub_settled(self, limit: int) -> int:
+        """Scrub the deliveries to an erased person that are settled and announced.
+
+        The sender scrubs what it sends to a person already known as erased; this sweep
+        catches the rest: a delivery claimed before the erasure was processed (the
+        sender's copy does not know), or one skipped or failed meanwhile."""
+        query = {"scrub": True, "status": {"$ne": "pending"}, "announced": True}
+        cursor = self._deliveries.find(query).limit(limit)
+        settled = [Delivery.from_doc(doc) async for doc in cursor]
+        for delivery in settled:
+            await self.scrub(delivery)
+        return len(settled)
 
     # --- the sender --------------------------------------------------------------
 

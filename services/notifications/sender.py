@@ -106,6 +106,7 @@ class Sender:
     async def step(self) -> None:
         """Announce what ended, then send chunks as long as deliveries are due."""
         await self.announce()
+        await self.repo.scrub_settled(self.settings.delivery_batch_size)
         claimed = await self._claim()
         while claimed[0]:
             upcoming = asyncio.ensure_future(self._claim(following=claimed[0][0].batch))
