@@ -184,7 +184,12 @@ SessionEvent = SessionScheduled | SessionRescheduled | SessionCancelled
 
 
 async def invite_to_session(event: SessionScheduled, deps: Deps) -> Step:
-    """Invite the members and the enrolled participants (ICS, METHOD:REQUEST)."""
+    """Invite the members (ICS, METHOD:REQUEST).
+
+    Participants are not invited: a sign-up is only accepted for a session the
+    registration service knows, and its confirmation carries the session's ICS. Whether
+    this service reads the sign-up or the announcement first (two topics) must not
+    decide whether a guest gets one email or two."""
     return session_changed(event, deps)
 
 
@@ -207,7 +212,11 @@ def session_changed(event: SessionEvent, deps: Deps) -> Step:
         "session_rescheduled": "session_update",
         "session_cancelled": "session_cancellation",
     }
-    statuses = ["enrolled", "waitlisted", "session_cancelled"] if cancelled else ["enrolled"]
+    statuses = {
+        "session_scheduled": [],
+        "session_rescheduled": ["enrolled"],
+        "session_cancelled": ["enrolled", "waitlisted", "session_cancelled"],
+    }[event.type]
 
     async def decide(tx: Tx) -> list[Dispatch]:
         known = await deps.repo.session_doc(data.session_id, session=tx)
@@ -251,6 +260,8 @@ async def _session_recipients(
     deps: Deps, session_id: str, statuses: list[str], tx: Tx
 ) -> list[Recipient]:
     members = await deps.repo.active_members(session=tx)
+    if not statuses:
+        return members
     participants = await deps.repo.participants(session_id, statuses=statuses, session=tx)
     return members + participants
 
