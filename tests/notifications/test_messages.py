@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
+
 from services.notifications.domain import Recipient
 from services.notifications.letters import letter_for
-from services.notifications.mime import build_message, message_id
+from services.notifications.mime import WIRE, build_message, message_id
 from services.notifications.rendering import Renderer
 from services.notifications.samples import CAMILLE, sample_cause
 
@@ -75,3 +79,25 @@ def test_every_line_on_the_wire_is_short_and_crlf_terminated():
     assert all(len(line) <= 78 for line in wire.split(b"\r\n"))
     assert b"\n" not in wire.replace(b"\r\n", b"")
     assert wire.isascii()
+
+
+COMPAT32 = policy.compat32.clone(linesep="\r\n", max_line_length=78)
+
+
+@examples(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(["Subject", "To", "Content-Type", "X-Caprural-Kind"]),
+    value=st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=120),
+)
+def test_the_wire_policy_folds_every_header_as_compat32_does(name, value):
+    assert WIRE.fold_binary(name, value) == COMPAT32.fold_binary(name, value)
+
+
+def test_the_wire_policy_folds_the_headers_of_the_messages_as_compat32_does():
+    for kind in ("session_invitation", "welcome"):
+        email = Renderer().render(letter_for(sample_cause(kind)), CAMILLE)
+        built = build_message(email, mail_from=FROM, recipient=CAMILLE, delivery_id="d", date=DATE)
+        parsed = message_from_bytes(built, policy=policy.compat32)
+        for part in parsed.walk():
+            for name, value in part.items():
+                assert WIRE.fold_binary(name, value) == COMPAT32.fold_binary(name, value)
