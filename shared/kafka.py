@@ -26,9 +26,6 @@ logger = logging.getLogger(__name__)
 
 SUBSCRIBER_OPTIONS: dict[str, Any] = {
     "auto_offset_reset": "earliest",
-    # The embedded broker sometimes holds an idle fetch for its whole max wait even
-    # when data arrives; a short wait bounds the added latency (Kafka returns at once).
-    "fetch_max_wait_ms": 100,
     # The acknowledgement is decided deliberately: offsets are committed after the
     # handler's effects are stored and its events published. The DLQ middleware turns
     # poison into an ack (after dead-lettering) and transient failures into a nack

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.response import JSONResponse
@@ -34,7 +34,6 @@ DepsT = TypeVar("DepsT")
 EventT = TypeVar("EventT", bound=CloudEvent[Any])
 DEFAULT_BATCH = 200
 BATCH_WAIT_MS = 20
-HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[None]])
 Setup = Callable[["Service[DepsT]", AsyncDatabase[Document]], Awaitable[DepsT]]
 
 
@@ -116,22 +115,10 @@ class Service(Generic[DepsT]):
             max_records=max_records,
             batch_timeout_ms=BATCH_WAIT_MS,
             decoder=decode_valid(event),
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             **SUBSCRIBER_OPTIONS,
         )(on_event)
         return consumer
-
-    def subscriber(self, event: type[CloudEvent[Any]]) -> Callable[[HandlerT], HandlerT]:
-        """Subscribe to an event type's topic with the platform's consumer policy."""
-        self.consumes.append(event.event_type)
-        decorator = self.router.subscriber(
-            event.event_type,
-            group_id=f"{self.settings.consumer_group(self.name)}.{event.event_type}",
-            title=f"{event.event_type}:{self.name}",
-            session_timeout_ms=self.settings.kafka_session_timeout_ms,
-            heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 4),
-            **SUBSCRIBER_OPTIONS,
-        )
-        return cast("Callable[[HandlerT], HandlerT]", decorator)
 
     def background(self, task: Callable[[DepsT], Awaitable[None]]) -> None:
         """Run `task(deps)` for the life of the service (e.g. the reminder timer)."""

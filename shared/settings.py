@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # default); a new consumer group also waits about half of it before its first
     # assignment on the embedded broker.
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
+    # How long the broker may hold a fetch that finds nothing new. Kafka answers as soon
+    # as data arrives; the embedded broker (Tansu) holds an idle fetch for most of this
+    # wait even then, so on it each hop between services costs a fraction of it
+    # (docs/performance.md). Lower: less latency on Tansu, more idle fetches.
+    kafka_fetch_max_wait_ms: int = Field(default=100, ge=1, le=10_000)
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
