@@ -25,6 +25,7 @@ def cloudevent(
     event_id: str | None = None,
     subject: str | None = None,
     source: str = "urn:caprural:tests",
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """A CloudEvent as a JSON-ready dict (not validated: tests also build bad ones)."""
     envelope: dict[str, Any] = {
@@ -32,7 +33,7 @@ def cloudevent(
         "id": event_id or str(uuid.uuid4()),
         "type": event_type,
         "source": source,
-        "time": datetime.now(UTC).isoformat(),
+        "time": (at or datetime.now(UTC)).isoformat(),
         "datacontenttype": "application/json",
         "data": data,
     }
@@ -64,9 +65,10 @@ class Publisher:
         event_id: str | None = None,
         subject: str | None = None,
         validate: bool = True,
+        at: datetime | None = None,
     ) -> dict[str, Any]:
         """Publish a CloudEvent (validated against the contract unless told otherwise)."""
-        envelope = cloudevent(event_type, data, event_id=event_id, subject=subject)
+        envelope = cloudevent(event_type, data, event_id=event_id, subject=subject, at=at)
         if validate:
             event_model(event_type).model_validate(envelope)
         await self.raw(event_type, json.dumps(envelope).encode(), key=subject)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from services.programme.app import create_app
@@ -38,7 +40,13 @@ async def test_members_ballots_rank_the_programme_and_a_new_publication_replaces
             for email in voters
         ]
         titles = ("Achats publics", "Foncier agricole", "Précarité alimentaire", "Eau")
-        proposed = [await publisher.event("topic_proposed", proposal(t)) for t in titles]
+        # A second apart: the service compares proposal times as MongoDB stores them (to
+        # the millisecond), and the tie between c and d below goes to the earlier.
+        start = datetime.now(UTC)
+        proposed = [
+            await publisher.event("topic_proposed", proposal(t), at=start + timedelta(seconds=i))
+            for i, t in enumerate(titles)
+        ]
         a, b, c, d = (topic_id_for(p["id"]) for p in proposed)
         # A contribution names a topic its author learnt from topic_accepted.
         await reader.wait_for("topic_accepted", count=4)
