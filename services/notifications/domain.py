@@ -163,3 +163,9 @@ class RetryPolicy:
     def gives_up(self, attempts: int) -> bool:
         """True once a delivery has been tried as often as allowed."""
         return attempts >= self.max_attempts
+
+
+def author_name(first_name: str, last_name: str) -> str:
+    """A member's name as the programme shows it as the author of a contribution
+    (the programme service's display name: "First Last", bounded to 100 characters)."""
+    return f"{first_name} {last_name}"[:100].strip()

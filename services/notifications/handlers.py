@@ -11,6 +11,7 @@ from typing import Any
 from services.notifications.domain import (
     KEEPS_AFTER_LEAVING,
     Recipient,
+    author_name,
     email_key,
     is_newer_session,
     signup_kind,
@@ -21,6 +22,7 @@ from services.notifications.steps import (
     Deps,
     Tx,
     dispatch,
+    late_announcement,
     late_invitation,
     personal,
     record,
@@ -48,17 +50,22 @@ from shared.inbox import Step
 
 
 async def welcome_member(event: MemberRegistered, deps: Deps) -> Step:
-    """Add the member to the projection and welcome them (unless they already left)."""
+    """Add the member to the projection and welcome them (unless they already left);
+    send them what members already had: the upcoming sessions, this year's programme."""
     data = event.data
     member = Recipient(data.email, data.first_name, data.last_name)
 
     async def decide(tx: Tx) -> list[Dispatch]:
         if not await deps.repo.add_member(data.member_id, member, session=tx):
             return []  # known already, or a tombstone: left or erased first
-        upcoming = await deps.repo.upcoming_sessions(now=deps.clock(), session=tx)
-        return [personal(event, "welcome", member)] + [
-            late_invitation(known, member) for known in upcoming
-        ]
+        now = deps.clock()
+        upcoming = await deps.repo.upcoming_sessions(now=now, session=tx)
+        programmes = await deps.repo.current_programmes(year=now.year, session=tx)
+        return (
+            [personal(event, "welcome", member)]
+            + [late_announcement(known, member) for known in programmes]
+            + [late_invitation(known, member) for known in upcoming]
+        )
 
     return record(event, deps, decide)
 
@@ -87,12 +94,17 @@ async def confirm_leave(event: MemberLeft, deps: Deps) -> Step:
 
 
 async def erase_member(event: MemberErased, deps: Deps) -> Step:
-    """Erase the person's address and names from the projection, deliveries and contents."""
+    """Erase the person's address and names from the projection, deliveries and contents,
+    and their contributions from the programmes kept here."""
 
     async def decide(tx: Tx) -> list[Dispatch]:
+        known = await deps.repo.member(event.data.member_id, session=tx)
         key = await deps.repo.mark_erased(event.data.member_id, session=tx)
         if key is not None:
             await deps.repo.erase_person(key, session=tx)
+        if known and known.get("first_name") and known.get("last_name"):
+            author = author_name(known["first_name"], known["last_name"])
+            await deps.repo.forget_author(author, session=tx)
         return []
 
     return record(event, deps, decide)
@@ -163,9 +175,22 @@ async def acknowledge_topic(event: TopicAccepted, deps: Deps) -> Step:
 
 
 async def announce_programme(event: ProgrammePublished, deps: Deps) -> Step:
-    """Send the published programme to every member."""
+    """Send the published programme to every member (unless a later version is known)."""
+    data = event.data
 
     async def decide(tx: Tx) -> list[Dispatch]:
+        known = await deps.repo.programme_doc(data.year, session=tx)
+        if known and known["version"] > data.version:
+            return []  # superseded: the members had, or will have, the later version
+        fields = {
+            "_id": data.year,
+            "version": data.version,
+            "data": data.model_dump(mode="json"),
+            "event_id": event.id,
+            "event_type": event.type,
+            "event_time": event.time,
+        }
+        await deps.repo.save_programme(fields, session=tx)
         members = await deps.repo.active_members(session=tx)
         return [dispatch(event, "programme_announcement", members)]
 

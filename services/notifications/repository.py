@@ -43,6 +43,7 @@ class Repository:
         self._members = db["members"]
         self._participants = db["participants"]
         self._sessions = db["sessions"]
+        self._programmes = db["programmes"]
         self._contents = db["contents"]
         self._deliveries = db["deliveries"]
         self._receipts = db["receipts"]
@@ -107,7 +108,10 @@ class Repository:
         await self.lock_roster(session=session)
         doc = await self.member(member_id, session=session)
         erased = bool(doc and doc.get("erased"))
-        update: Document = {"left": True} if erased else {"left": True, **_person(recipient)}
+        # The names known from the registration stay (member_left carries no last name):
+        # an erasure after the leaving needs them to find the member's contributions.
+        person = {k: v for k, v in _person(recipient).items() if v is not None}
+        update: Document = {"left": True} if erased else {"left": True, **person}
         await self._members.update_one(
             {"_id": member_id}, {"$set": update}, upsert=True, session=session
         )
@@ -201,6 +205,38 @@ class Repository:
         """Sessions by id."""
         cursor = self._sessions.find({"_id": {"$in": sorted(set(session_ids))}})
         return {doc["_id"]: doc async for doc in cursor}
+
+    # --- programmes --------------------------------------------------------------
+
+    async def programme_doc(self, year: int, *, session: Tx) -> Document | None:
+        """The latest known version of a year's programme."""
+        return await self._programmes.find_one({"_id": year}, session=session)
+
+    async def save_programme(self, fields: Document, *, session: Tx) -> None:
+        """Store a year's programme (the caller checked it is the latest version)."""
+        await self._programmes.replace_one(
+            {"_id": fields["_id"]}, fields, upsert=True, session=session
+        )
+
+    async def forget_author(self, author: str, *, session: Tx) -> None:
+        """Remove an erased member's contributions from the programmes kept here: the
+        copy sent to late members, and the contents of announcements (a homonym's go too:
+        the published programme, in the programme service, keeps theirs)."""
+        query = {"data.topics.comments.author": author}
+        for collection in (self._programmes, self._contents):
+            async for doc in collection.find(query, session=session):
+                data = doc["data"]
+                for topic in data.get("topics", []):
+                    comments = topic.get("comments", [])
+                    topic["comments"] = [c for c in comments if c.get("author") != author]
+                await collection.update_one(
+                    {"_id": doc["_id"]}, {"$set": {"data": data}}, session=session
+                )
+
+    async def current_programmes(self, *, year: int, session: Tx) -> list[Document]:
+        """The programmes of this year and the next ones, earliest first."""
+        cursor = self._programmes.find({"_id": {"$gte": year}}, session=session).sort("_id")
+        return [doc async for doc in cursor]
 
     # --- deliveries --------------------------------------------------------------
 

@@ -106,6 +106,19 @@ def check_renders(planned: Dispatch, deps: Deps) -> None:
     deps.renderer.render(letter_for(cause), planned.recipients[0])
 
 
+def late_announcement(known: dict[str, Any], member: Recipient) -> Dispatch:
+    """A member who joins after the year's programme was published receives it as well
+    (same cause as the fan-out's, so one announcement whichever is processed first)."""
+    return Dispatch(
+        kind="programme_announcement",
+        cause_id=known["event_id"],
+        cause_type=known["event_type"],
+        cause_time=known["event_time"],
+        data=known["data"],
+        recipients=(member,),
+    )
+
+
 def late_invitation(known: dict[str, Any], member: Recipient) -> Dispatch:
     """A member who joins after a session was announced is invited to it as well.
 

@@ -109,3 +109,79 @@ async def test_members_who_leave_or_are_erased_in_either_order_get_one_confirmat
 
 async def _no_traces(db, needles: list[str]) -> bool:
     return await personal_traces(db, needles) == []
+
+
+def programme(year: int, version: int, *, author: str) -> dict[str, Any]:
+    """programme_published data: one topic, with a contribution by `author`."""
+    return {
+        "programme_id": f"prog-{year}-{version}-{token()}",
+        "year": year,
+        "version": version,
+        "method": "borda",
+        "ballots": 3,
+        "topics": [
+            {
+                "topic_id": "t-foncier",
+                "title": f"Foncier agricole (version {version})",
+                "question": "Comment préserver le foncier ?",
+                "rank": 1,
+                "score": 6,
+                "comments": [{"author": author, "comment": "Retour du Pays Voironnais"}],
+            }
+        ],
+    }
+
+
+async def test_a_late_member_receives_the_programme_once_and_an_erasure_forgets_their_words(
+    settings, publisher, mail, mongo
+):
+    mark = token()
+    dana, camille = (f"{name}-{mark}@cc-exemple.fr" for name in ("dana", "camille"))
+    camille_data = member(camille, first_name=f"Camille{mark}")
+    author = f"Camille{mark} Martin"
+    db = mongo[settings.database_name("notifications")]
+    year = NEXT_YEAR.year
+    async with running(create_app, settings):
+        await publisher.event("member_registered", member(dana, first_name="Dana"))
+        await wait_for_mail(mail, dana)  # the welcome
+        current = await publisher.event("programme_published", programme(year, 2, author=author))
+        await eventually(
+            lambda: db["programmes"].find_one({"_id": year, "version": 2}),
+            timeout=60,
+            message="version 2 kept",
+        )
+        # Version 1, read late (another partition): superseded, sent to nobody.
+        stale = await publisher.event("programme_published", programme(year, 1, author=author))
+        await eventually(
+            lambda: db["processed_events"].find_one({"_id": stale["id"]}),
+            timeout=60,
+            message="the stale version processed",
+        )
+        # Camille's registration is read after the programme: it comes with her welcome.
+        await publisher.event("member_registered", camille_data)
+        await wait_for_mail(mail, camille, count=2)
+        await publisher.again(current)  # the fan-out again: no second announcement
+        await eventually(
+            lambda: db["processed_events"].count_documents({"_id": current["id"]}),
+            timeout=60,
+            message="the redelivery processed",
+        )
+        assert await personal_traces(db, [author]) != []  # the check can see her words
+        await publisher.event("member_erased", {"member_id": camille_data["member_id"]})
+        await eventually(
+            lambda: _no_traces(db, [camille, author]),
+            timeout=30,
+            message="no trace of Camille, her words included",
+        )
+        await wait_for_mail(mail, dana, count=2)  # welcome, version 2
+
+    assert [str(r.message["Subject"]) for r in received_by(mail, camille)] == [
+        "Bienvenue dans le groupe d'échange PAT/SAT",
+        f"Le programme {year} du groupe d'échange PAT/SAT est mis à jour",
+    ]
+    [announcement] = [r.message for r in received_by(mail, camille)][1:]
+    assert "Foncier agricole (version 2)" in text_part(announcement)
+    assert len(received_by(mail, dana)) == 2
+    kept = await db["programmes"].find_one({"_id": year})
+    assert kept["version"] == 2
+    assert kept["data"]["topics"][0]["comments"] == []
