@@ -316,15 +316,88 @@ async def latency(
         await producer.stop()
         registration_service.terminate()
         notifications.terminate()
-    quantiles = statistics.quantiles(delays, n=100, method="inclusive")
     return {
-        "p50_ms": quantiles[49],
-        "p95_ms": quantiles[94],
-        "p99_ms": quantiles[98],
+        **_quantiles(delays),
         "max_ms": delays[-1],
         "events": count,
         "rate_per_second": rate,
     }
+
+
+async def raw_latency(
+    infra: Infra, settings: Settings, count: int, rate: float
+) -> dict[str, float]:
+    """Baseline for (c): the same path without the platform, at the same rate.
+
+    Two Kafka hops (request -> relay -> email sender), each consumer storing one document
+    and the relay producing one message, then one pre-rendered email sent over a kept
+    SMTP connection: what any system of this shape pays on this broker and database.
+    """
+    hops = ["raw_lat_in", "raw_lat_out"]
+    await ensure_topics(settings, hops)
+    first, second = (f"{settings.kafka_topic_prefix}{name}" for name in hops)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_url.get_secret_value()
+    )
+    collection = mongo[settings.database_name("raw")]["latency"]
+
+    def consumer(topic: str) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            topic,
+            group_id=f"raw-{uuid.uuid4()}",
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            **client_options(settings),
+        )
+
+    relay_in, mailer_in = consumer(first), consumer(second)
+    producer = AIOKafkaProducer(acks="all", **client_options(settings))
+    smtp = aiosmtplib.SMTP(hostname=infra.mail.host, port=infra.mail.port, timeout=30)
+    await smtp.connect()
+    for client in (producer, relay_in, mailer_in):
+        await client.start()
+    sent: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+
+    async def relay() -> None:
+        async for message in relay_in:
+            body = json.loads(message.value or b"{}")
+            await collection.insert_one({"_id": f"in-{body['id']}"})
+            await producer.send_and_wait(second, message.value)
+
+    async def mail() -> None:
+        async for message in mailer_in:
+            body = json.loads(message.value or b"{}")
+            await collection.insert_one({"_id": f"out-{body['id']}"})
+            email = f"Subject: Bienvenue\r\nTo: {body['id']}@bench.example.org\r\n\r\nBonjour\r\n"
+            await smtp.sendmail("pat@caprural.org", [f"{body['id']}@bench.example.org"], email)
+            arrived[body["id"]] = time.time()
+
+    workers = [asyncio.ensure_future(relay()), asyncio.ensure_future(mail())]
+    try:
+        while not (relay_in.assignment() and mailer_in.assignment()):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1)  # the first fetches in flight, as in a running service
+        for i in range(count):
+            key = f"raw-lat-{i}-{uuid.uuid4().hex[:6]}"
+            sent[key] = time.time()
+            await producer.send_and_wait(first, json.dumps({"id": key}).encode())
+            await asyncio.sleep(max(0.0, sent[key] + 1 / rate - time.time()))
+        await wait_until(lambda: len(arrived) >= count, timeout=120, message="raw emails")
+    finally:
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        for client in (relay_in, mailer_in, producer):
+            await client.stop()
+        smtp.close()
+        await mongo.close()
+    return _quantiles(sorted((arrived[k] - sent[k]) * 1000 for k in sent))
+
+
+def _quantiles(delays: list[float]) -> dict[str, float]:
+    quantiles = statistics.quantiles(delays, n=100, method="inclusive")
+    return {"p50_ms": quantiles[49], "p95_ms": quantiles[94], "p99_ms": quantiles[98]}
 
 
 async def main(size: str, out: Path) -> dict[str, Any]:
@@ -340,8 +413,11 @@ async def main(size: str, out: Path) -> dict[str, Any]:
         fan = await fanout(
             infra, make_settings(infra), sizes.members, log=logs / "notifications.log"
         )
-        lat = await latency(
+        lat: dict[str, Any] = await latency(
             infra, make_settings(infra), sizes.latency_events, sizes.rate, logs=logs
+        )
+        lat["raw"] = await raw_latency(
+            infra, make_settings(infra), sizes.latency_events, sizes.rate
         )
     return {
         "when": datetime.now(UTC).isoformat(),
@@ -381,6 +457,12 @@ def table(result: dict[str, Any]) -> str:
             f"p50 {lat['p50_ms']:.0f}",
             f"p95 {lat['p95_ms']:.0f}",
             f"p99 {lat['p99_ms']:.0f} (target < {TARGETS['latency_p99_ms']})",
+        ),
+        (
+            "    raw path ms",
+            f"p50 {lat['raw']['p50_ms']:.0f}",
+            f"p95 {lat['raw']['p95_ms']:.0f}",
+            f"p99 {lat['raw']['p99_ms']:.0f} (2 hops + 2 inserts + 1 SMTP send)",
         ),
         (
             "(d) peak RSS MB",
