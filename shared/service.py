@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -103,7 +104,7 @@ class Service(Generic[DepsT]):
 
         on_event.__annotations__ = {"events": list[event], "msg": KafkaMessage, "return": None}  # type: ignore[valid-type]
         on_event.__name__ = f"on_{event.event_type}"
-        on_event.__doc__ = handler.__doc__
+        on_event.__doc__ = _summary(handler.__doc__)
         self.consumes.append(event.event_type)
         self.router.subscriber(
             event.event_type,
@@ -222,3 +223,10 @@ def run(app: AsgiFastStream, settings: Settings, *, service: str) -> None:
     asyncio.run(
         app.run(log_level=logging.getLevelName(settings.log_level), run_extra_options=options)
     )
+
+
+def _summary(doc: str | None) -> str | None:
+    """A handler docstring's first paragraph on one line (the AsyncAPI description)."""
+    if not doc:
+        return None
+    return " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
