@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
@@ -46,6 +47,8 @@ Outcomes = list[tuple[Delivery, dict[str, Any]]]
 Receipts = dict[str, dict[str, Any]]
 
 GATHER_SECONDS = 0.03
+SWEEP_SECONDS = 1.0
+"""How often the sender looks for outcomes to announce and erasures to scrub."""
 """How long the sender waits, once woken, for more deliveries to claim together."""
 
 
@@ -75,6 +78,7 @@ class Sender:
         self._envelope_from = sender_address(settings.mail_from)
         self._late: tuple[Delivery, dict[str, Any]] | None = None
         self._recording: asyncio.Future[None] | None = None
+        self._swept_at = -SWEEP_SECONDS
 
     async def run(self, wake: asyncio.Event) -> None:
         """Deliver until cancelled; a failing database only pauses the loop."""
@@ -105,8 +109,12 @@ class Sender:
 
     async def step(self) -> None:
         """Announce what ended, then send chunks as long as deliveries are due."""
-        await self.announce()
-        await self.repo.scrub_settled(self.settings.delivery_batch_size)
+        if time.monotonic() - self._swept_at >= SWEEP_SECONDS:
+            # Outcomes left to announce and erasures left to scrub are rare: two
+            # queries once a second, not at every step (each costs a round trip).
+            await self.announce()
+            await self.repo.scrub_settled(self.settings.delivery_batch_size)
+            self._swept_at = time.monotonic()
         claimed = await self._claim()
         while claimed[0]:
             upcoming = asyncio.ensure_future(self._claim(following=claimed[0][0].batch))
