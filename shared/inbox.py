@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,15 @@ After = Callable[[list[Emission]], Awaitable[None]]
 
 COLLECTION = "processed_events"
 _MAX_CONFLICT_RETRIES = 5
+_ATTEMPT: ContextVar[dict[str, Any] | None] = ContextVar("inbox_attempt", default=None)
+
+
+def attempt_memo() -> dict[str, Any]:
+    """What the steps of the running transaction attempt share: a lock already written,
+    a read already done. A fresh dict for each attempt (a retried transaction starts
+    from nothing); outside a batch, a throw-away dict."""
+    memo = _ATTEMPT.get()
+    return memo if memo is not None else {}
 
 
 Keys = Sequence[str] | Callable[[list[Emission]], Iterable[str]]
@@ -99,6 +109,15 @@ class Inbox:
         raise RuntimeError(f"{len(steps)} event(s) kept conflicting after retries")
 
     async def _run(
+        self, session: AsyncClientSession, steps: Sequence[Step]
+    ) -> list[list[Emission]]:
+        token = _ATTEMPT.set({})
+        try:
+            return await self._attempt(session, steps)
+        finally:
+            _ATTEMPT.reset(token)
+
+    async def _attempt(
         self, session: AsyncClientSession, steps: Sequence[Step]
     ) -> list[list[Emission]]:
         ids = list({step.event.id for step in steps})

@@ -28,6 +28,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notifications.domain import Recipient
 from services.notifications.outbox import Delivery, Dispatch, SessionVersion, delivery_docs
+from shared.inbox import attempt_memo
 from shared.mongo import Document
 
 Tx = AsyncClientSession | None
@@ -83,9 +84,13 @@ class Repository:
         each miss the other (the new member neither in the fan-out nor invited late);
         both write this document, so the second gets a write conflict and is retried.
         """
+        memo = attempt_memo()
+        if memo.get("roster locked"):
+            return  # once per transaction is enough: the conflict is per transaction
         await self._locks.update_one(
             {"_id": "roster"}, {"$inc": {"version": 1}}, upsert=True, session=session
         )
+        memo["roster locked"] = True
 
     async def member(self, member_id: str, *, session: Tx = None) -> Document | None:
         """A member's projection document (or tombstone)."""
@@ -178,6 +183,7 @@ class Repository:
 
     async def save_session(self, version: SessionVersion, *, cancelled: bool, session: Tx) -> None:
         """Store a session version (the caller checked it is newer); cancelled is sticky."""
+        attempt_memo().pop("upcoming sessions", None)
         fields = {
             "data": version.data,
             "sequence": version.sequence,
@@ -197,9 +203,12 @@ class Repository:
 
     async def upcoming_sessions(self, *, now: datetime, session: Tx) -> list[Document]:
         """Sessions not cancelled that have not started yet, earliest first."""
-        query = {"cancelled": False, "starts_at": {"$gt": now}}
-        cursor = self._sessions.find(query, session=session).sort("starts_at", ASCENDING)
-        return [doc async for doc in cursor]
+        memo = attempt_memo()
+        if "upcoming sessions" not in memo:  # read once per transaction (a batch)
+            query = {"cancelled": False, "starts_at": {"$gt": now}}
+            cursor = self._sessions.find(query, session=session).sort("starts_at", ASCENDING)
+            memo["upcoming sessions"] = [doc async for doc in cursor]
+        return [doc for doc in memo["upcoming sessions"] if doc["starts_at"] > now]
 
     async def sessions(self, session_ids: Iterable[str]) -> dict[str, Document]:
         """Sessions by id."""
@@ -214,6 +223,7 @@ class Repository:
 
     async def save_programme(self, fields: Document, *, session: Tx) -> None:
         """Store a year's programme (the caller checked it is the latest version)."""
+        attempt_memo().pop("programmes", None)
         await self._programmes.replace_one(
             {"_id": fields["_id"]}, fields, upsert=True, session=session
         )
@@ -235,8 +245,11 @@ class Repository:
 
     async def current_programmes(self, *, year: int, session: Tx) -> list[Document]:
         """The programmes of this year and the next ones, earliest first."""
-        cursor = self._programmes.find({"_id": {"$gte": year}}, session=session).sort("_id")
-        return [doc async for doc in cursor]
+        memo = attempt_memo()
+        if "programmes" not in memo:  # read once per transaction (a batch)
+            cursor = self._programmes.find({}, session=session).sort("_id")
+            memo["programmes"] = [doc async for doc in cursor]
+        return [doc for doc in memo["programmes"] if doc["_id"] >= year]
 
     # --- deliveries --------------------------------------------------------------
 
