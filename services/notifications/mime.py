@@ -35,9 +35,8 @@ class _Wire(Compat32):
         if (
             isinstance(value, str)
             and value.isascii()
+            and value.isprintable()  # no control character (some split lines: \x1e)
             and len(name) + len(value) + 2 <= (self.max_line_length or 78)
-            and "\n" not in value
-            and "\r" not in value
             and value == value.strip()
             and "  " not in value
         ):

@@ -259,7 +259,7 @@ class Repository:
         """Store a dispatch: its content once, and one delivery per recipient.
 
         `fresh`: the dispatch's cause is the event being processed (once, by the inbox),
-        so none of its delivery keys can exist yet and the lookup is skipped.
+        so neither its content nor its delivery keys can exist yet: plain inserts.
         """
         content, deliveries = delivery_docs(
             dispatch,
@@ -270,11 +270,13 @@ class Repository:
         )
         if not deliveries:
             return 0
-        await self._contents.update_one(
-            {"_id": content["_id"]}, {"$setOnInsert": content}, upsert=True, session=session
-        )
         known: set[str] = set()
-        if not fresh:
+        if fresh:  # an insert: on SecantusDB an update costs a plan over the indexes
+            await self._contents.insert_one(content, session=session)
+        else:
+            await self._contents.update_one(
+                {"_id": content["_id"]}, {"$setOnInsert": content}, upsert=True, session=session
+            )
             ids = [doc["_id"] for doc in deliveries]
             existing = self._deliveries.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
             known = {doc["_id"] async for doc in existing}
