@@ -29,6 +29,7 @@ from pymongo import AsyncMongoClient
 from shared.contract import CONTENT_TYPE, topic_name
 from shared.kafka import client_options, ensure_topics
 from shared.settings import Settings
+from tests.harness.data import registration
 from tests.harness.infra import Infra, embedded_infra, make_settings
 from tests.harness.kafka import Tap, cloudevent, wait_until
 from tests.harness.services import ServiceProcess
@@ -50,21 +51,6 @@ SIZES = {
     "tiny": Sizes(registrations=30, members=20, latency_events=20, rate=50.0),
     "full": Sizes(registrations=5000, members=2000, latency_events=1000, rate=50.0),
 }
-
-
-def registration(email: str) -> dict[str, Any]:
-    """A valid registration_requested payload."""
-    return {
-        "email": email,
-        "first_name": "Camille",
-        "last_name": "Martin",
-        "role": "charge_de_mission",
-        "organisation": "CC Exemple",
-        "territory": "Exemple",
-        "approach": "PAT",
-        "topics_of_interest": ["Gouvernance"],
-        "consent": True,
-    }
 
 
 def cpu_seconds(pid: int) -> float:

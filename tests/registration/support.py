@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient
 
 from shared.settings import Settings
+from tests.harness.data import texts
 from tests.harness.kafka import eventually
 
 NOW = datetime.now(UTC)
@@ -18,23 +18,6 @@ NOW = datetime.now(UTC)
 def token() -> str:
     """A short random marker, so that a test's people are its own."""
     return uuid.uuid4().hex[:8]
-
-
-def registration(email: str, **overrides: Any) -> dict[str, Any]:
-    """registration_requested data of an eligible person."""
-    data: dict[str, Any] = {
-        "email": email,
-        "first_name": "Camille",
-        "last_name": "Martin",
-        "role": "Chargée de mission",
-        "organisation": "CC Exemple",
-        "territory": "Exemple",
-        "approach": "pat",
-        "topics_of_interest": ["Gouvernance"],
-        "consent": True,
-    }
-    data.update(overrides)
-    return data
 
 
 def signup(session_id: str, email: str, **overrides: Any) -> dict[str, Any]:
@@ -78,21 +61,6 @@ async def session_known(mongo: Any, settings: Settings, session_id: str, **match
         timeout=60,
         message=f"session {session_id} in the projection",
     )
-
-
-def texts(value: Any) -> Iterator[str]:
-    """Every string in a stored document, bytes (stored event bodies) decoded."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from texts(item)
-    elif isinstance(value, bytes):
-        yield value.decode("utf-8", errors="replace")
-    else:
-        yield str(value)
 
 
 async def stored_texts(mongo: Any, settings: Settings) -> dict[str, str]:

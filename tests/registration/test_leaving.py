@@ -11,11 +11,11 @@ from services.registration.app import create_app
 from shared.contract import derived_id
 from shared.inbox import COLLECTION
 from shared.settings import Settings
+from tests.harness.data import registration
 from tests.harness.kafka import eventually
 from tests.harness.services import running
 from tests.registration.support import (
     database,
-    registration,
     session_data,
     session_known,
     signup,

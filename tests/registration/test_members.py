@@ -11,8 +11,9 @@ import pytest
 from services.registration.app import create_app
 from shared.contract import derived_id
 from shared.inbox import COLLECTION
+from tests.harness.data import registration
 from tests.harness.services import running
-from tests.registration.support import database, registration, token
+from tests.registration.support import database, token
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ import pytest
 
 from services.registration.app import create_app
 from shared.settings import Settings
+from tests.harness.data import registration
 from tests.harness.services import running
 from tests.registration.support import (
     database,
-    registration,
     session_data,
     session_known,
     signup,

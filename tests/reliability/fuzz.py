@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.contract import event_model
+from tests.harness.data import registration
 
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "registration_requested": ("registration",),
@@ -141,17 +142,7 @@ def template(event_type: str, mark: str, *, topic_id: str) -> dict[str, Any]:
     member_id = f"m-{uuid.uuid4().hex[:10]}"
     session_id = f"s-{uuid.uuid4().hex[:10]}"
     builders: dict[str, Callable[[], dict[str, Any]]] = {
-        "registration_requested": lambda: {
-            "email": email,
-            "first_name": "Camille",
-            "last_name": "Martin",
-            "role": "charge_de_mission",
-            "organisation": "CC Exemple",
-            "territory": "Exemple",
-            "approach": "PAT",
-            "topics_of_interest": ["Gouvernance"],
-            "consent": True,
-        },
+        "registration_requested": lambda: registration(email),
         "session_signup_requested": lambda: {
             "session_id": session_id,
             "email": email,

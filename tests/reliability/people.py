@@ -17,23 +17,6 @@ def address(mark: str, number: int, *, prefix: str = "agent") -> str:
     return f"{prefix}{number}-{mark}@cc-exemple.fr"
 
 
-def registration(email: str, **overrides: Any) -> dict[str, Any]:
-    """registration_requested data of an eligible person."""
-    data: dict[str, Any] = {
-        "email": email,
-        "first_name": "Camille",
-        "last_name": "Martin",
-        "role": "Chargée de mission",
-        "organisation": "CC Exemple",
-        "territory": "Exemple",
-        "approach": "PAT",
-        "topics_of_interest": ["Gouvernance"],
-        "consent": True,
-    }
-    data.update(overrides)
-    return data
-
-
 def member(email: str, *, member_id: str | None = None, **overrides: Any) -> dict[str, Any]:
     """member_registered data, as the registration service publishes it."""
     data: dict[str, Any] = {

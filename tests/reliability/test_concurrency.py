@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 
 from shared.settings import Settings
+from tests.harness.data import registration
 from tests.harness.infra import Infra, MailServer, make_settings
 from tests.harness.kafka import Publisher, Tap, eventually
 from tests.reliability.mailbox import Tally, copies
-from tests.reliability.people import registration, token, topic
+from tests.reliability.people import token, topic
 from tests.reliability.probes import (
     Stopwatch,
     database,

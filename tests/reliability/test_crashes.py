@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness.data import registration
 from tests.harness.infra import Infra, make_settings
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 from tests.reliability.mailbox import Tally, copies
@@ -24,7 +25,6 @@ from tests.reliability.people import (
     address,
     member,
     next_year_tuesday,
-    registration,
     session,
     token,
     topic,

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,12 +22,12 @@ import pytest
 
 from shared.inbox import COLLECTION
 from shared.settings import SERVICES
+from tests.harness.data import registration, texts
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 from tests.harness.mail import received_by
 from tests.reliability.people import (
     member,
     next_year_tuesday,
-    registration,
     session,
     token,
     topic,
@@ -50,21 +50,6 @@ def enrolment(session_id: str, email: str, *, participant_id: str) -> dict[str, 
         "promoted": False,
         "is_member": True,
     }
-
-
-def texts(value: Any) -> Iterator[str]:
-    """Every key and value of a stored document; bytes (stored event bodies) decoded."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from texts(item)
-    elif isinstance(value, bytes):
-        yield value.decode("utf-8", errors="replace")
-    else:
-        yield str(value)
 
 
 async def scan(mongo: Any, settings: Any, needles: dict[str, str]) -> dict[str, list[str]]:

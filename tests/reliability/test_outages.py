@@ -27,10 +27,11 @@ from shared.contract import EVENTS
 from shared.devstack import processes
 from shared.kafka import ensure_topics
 from shared.settings import Settings
+from tests.harness.data import registration
 from tests.harness.infra import Infra, MailServer, make_settings
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 from tests.reliability.mailbox import Tally, copies
-from tests.reliability.people import address, next_year_tuesday, registration, token
+from tests.reliability.people import address, next_year_tuesday, token
 from tests.reliability.private import HOST, PrivateServers, outage
 from tests.reliability.probes import (
     Stopwatch,

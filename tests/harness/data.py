@@ -1,0 +1,38 @@
+"""Test data every suite shares: an eligible registration, the text of stored documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+def registration(email: str, **overrides: Any) -> dict[str, Any]:
+    """registration_requested data of an eligible person (a usual spelling: "pat")."""
+    data: dict[str, Any] = {
+        "email": email,
+        "first_name": "Camille",
+        "last_name": "Martin",
+        "role": "Chargée de mission",
+        "organisation": "CC Exemple",
+        "territory": "Exemple",
+        "approach": "pat",
+        "topics_of_interest": ["Gouvernance"],
+        "consent": True,
+    }
+    data.update(overrides)
+    return data
+
+
+def texts(value: Any) -> Iterator[str]:
+    """Every key and value of a stored document; bytes (stored event bodies) decoded."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from texts(item)
+    elif isinstance(value, bytes):
+        yield value.decode("utf-8", errors="replace")
+    else:
+        yield str(value)
