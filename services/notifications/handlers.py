@@ -98,8 +98,8 @@ async def erase_member(event: MemberErased, deps: Deps) -> Step:
     and their contributions from the programmes kept here."""
 
     async def decide(tx: Tx) -> list[Dispatch]:
-        known = await deps.repo.member(event.data.member_id, session=tx)
-        key = await deps.repo.mark_erased(event.data.member_id, session=tx)
+        known = await deps.repo.mark_erased(event.data.member_id, session=tx)
+        key = known.get("email_key") if known else None
         if key is not None:
             await deps.repo.erase_person(key, session=tx)
         if known and known.get("first_name") and known.get("last_name"):

@@ -121,8 +121,8 @@ class Repository:
             {"_id": member_id}, {"$set": update}, upsert=True, session=session
         )
 
-    async def mark_erased(self, member_id: str, *, session: Tx) -> str | None:
-        """Keep only a tombstone of the member; return their address key, if it was known."""
+    async def mark_erased(self, member_id: str, *, session: Tx) -> Document | None:
+        """Keep only a tombstone of the member; return their document as it was, if any."""
         doc = await self.member(member_id, session=session)
         await self._members.replace_one(
             {"_id": member_id},
@@ -130,7 +130,7 @@ class Repository:
             upsert=True,
             session=session,
         )
-        return doc.get("email_key") if doc else None
+        return doc
 
     async def active_members(self, *, session: Tx) -> list[Recipient]:
         """Members who have not left (a stable order)."""

@@ -1,8 +1,10 @@
-"""Test data every suite shares: an eligible registration, the text of stored documents."""
+"""Test data every suite shares: a registration, a member, the text of stored documents."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -18,6 +20,24 @@ def registration(email: str, **overrides: Any) -> dict[str, Any]:
         "approach": "pat",
         "topics_of_interest": ["Gouvernance"],
         "consent": True,
+    }
+    data.update(overrides)
+    return data
+
+
+def member(email: str, *, member_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """member_registered data, as the registration service publishes it."""
+    data: dict[str, Any] = {
+        "member_id": member_id or f"m-{uuid.uuid4().hex[:12]}",
+        "email": email,
+        "first_name": "Camille",
+        "last_name": "Martin",
+        "role": "charge_de_mission",
+        "organisation": "CC Exemple",
+        "territory": "Pays d'Exemple",
+        "approach": "PAT",
+        "topics_of_interest": [],
+        "registered_at": datetime.now(UTC).isoformat(),
     }
     data.update(overrides)
     return data

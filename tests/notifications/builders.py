@@ -10,6 +10,7 @@ from typing import Any
 from icalendar import Calendar
 
 from shared.devstack.mailsink import Received
+from tests.harness import data
 
 
 def token() -> str:
@@ -20,19 +21,13 @@ def token() -> str:
 def member(
     email: str, *, first_name: str = "Camille", member_id: str | None = None
 ) -> dict[str, Any]:
-    """member_registered data."""
-    return {
-        "member_id": member_id or f"m-{uuid.uuid4().hex[:12]}",
-        "email": email,
-        "first_name": first_name,
-        "last_name": "Martin",
-        "role": "charge_de_mission",
-        "organisation": "CC Exemple",
-        "territory": "Pays d'Exemple",
-        "approach": "PAT",
-        "topics_of_interest": [],
-        "registered_at": "2020-01-06T09:00:00+00:00",
-    }
+    """member_registered data (registered on 6 January 2020)."""
+    return data.member(
+        email,
+        member_id=member_id,
+        first_name=first_name,
+        registered_at="2020-01-06T09:00:00+00:00",
+    )
 
 
 def session(session_id: str, **overrides: Any) -> dict[str, Any]:

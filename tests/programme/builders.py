@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
+
+from tests.harness import data
 
 
 def unique_email(local: str = "agent") -> str:
@@ -31,15 +32,4 @@ def proposal(
 
 def member(email: str, *, first_name: str = "Camille", last_name: str = "Martin") -> dict[str, Any]:
     """member_registered data (as the registration service publishes it)."""
-    return {
-        "member_id": str(uuid.uuid4()),
-        "email": email,
-        "first_name": first_name,
-        "last_name": last_name,
-        "role": "charge_de_mission",
-        "organisation": "CC Exemple",
-        "territory": "Exemple",
-        "approach": "PAT",
-        "topics_of_interest": [],
-        "registered_at": datetime.now(UTC).isoformat(),
-    }
+    return data.member(email, first_name=first_name, last_name=last_name)

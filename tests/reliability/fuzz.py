@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.contract import event_model
-from tests.harness.data import registration
+from tests.harness.data import member, registration
 
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "registration_requested": ("registration",),
@@ -174,18 +174,7 @@ def template(event_type: str, mark: str, *, topic_id: str) -> dict[str, Any]:
             "ends_at": (future(501) + timedelta(hours=1)).isoformat(),
         },
         "session_cancel_requested": lambda: {"session_id": session_id, "reason": "Annulée."},
-        "member_registered": lambda: {
-            "member_id": member_id,
-            "email": email,
-            "first_name": "Camille",
-            "last_name": "Martin",
-            "role": "charge_de_mission",
-            "organisation": "CC Exemple",
-            "territory": "Exemple",
-            "approach": "PAT",
-            "topics_of_interest": [],
-            "registered_at": datetime.now(UTC).isoformat(),
-        },
+        "member_registered": lambda: member(email, member_id=member_id),
         "registration_rejected": lambda: {
             "email": email,
             "first_name": "Camille",

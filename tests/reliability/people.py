@@ -17,24 +17,6 @@ def address(mark: str, number: int, *, prefix: str = "agent") -> str:
     return f"{prefix}{number}-{mark}@cc-exemple.fr"
 
 
-def member(email: str, *, member_id: str | None = None, **overrides: Any) -> dict[str, Any]:
-    """member_registered data, as the registration service publishes it."""
-    data: dict[str, Any] = {
-        "member_id": member_id or f"m-{uuid.uuid4().hex[:12]}",
-        "email": email,
-        "first_name": "Camille",
-        "last_name": "Martin",
-        "role": "charge_de_mission",
-        "organisation": "CC Exemple",
-        "territory": "Pays d'Exemple",
-        "approach": "PAT",
-        "topics_of_interest": [],
-        "registered_at": datetime.now(UTC).isoformat(),
-    }
-    data.update(overrides)
-    return data
-
-
 def session(session_id: str, *, starts_at: datetime, **overrides: Any) -> dict[str, Any]:
     """session_scheduled data (two hours from `starts_at`)."""
     data: dict[str, Any] = {

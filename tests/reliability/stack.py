@@ -9,9 +9,11 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from shared.settings import SERVICES, Settings
 from tests.harness.services import ServiceProcess
@@ -108,3 +110,19 @@ class Stack:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.child.pid, signal.SIGTERM)
         await asyncio.gather(*(asyncio.to_thread(p.terminate, 20) for p in running))
+
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def in_background(scenario: Coroutine[Any, Any, T]) -> AsyncIterator[asyncio.Task[T]]:
+    """Run a scenario that mostly waits while a module's other tests run; a test awaits
+    the task for its outcome; still running at the end, it is cancelled."""
+    task = asyncio.ensure_future(scenario)
+    try:
+        yield task
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -16,14 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.harness.data import registration
+from tests.harness.data import member, registration
 from tests.harness.infra import Infra, make_settings
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 from tests.reliability.mailbox import Tally, copies
 from tests.reliability.people import (
     TOPIC_TITLES,
     address,
-    member,
     next_year_tuesday,
     session,
     token,
@@ -39,7 +38,7 @@ from tests.reliability.probes import (
     publish_many,
     wait_for_mailboxes,
 )
-from tests.reliability.stack import Stack
+from tests.reliability.stack import Stack, in_background
 
 pytestmark = pytest.mark.reliability
 
@@ -126,13 +125,9 @@ async def background_burst(
     last: after the kill, MongoDB keeps the killed instance's open transaction until it
     expires (60 s, transactionLifetimeLimitSeconds), and the redelivered batch waits for
     it; the other scenarios run meanwhile, on topics and databases of their own."""
-    task = asyncio.ensure_future(
-        registration_burst(infra, mongo, tmp_path_factory.mktemp("registration-burst"))
-    )
-    yield task
-    if not task.done():
-        task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    scenario = registration_burst(infra, mongo, tmp_path_factory.mktemp("registration-burst"))
+    async with in_background(scenario) as task:
+        yield task
 
 
 async def test_notifications_killed_during_a_fan_out_of_300_invitations_sends_each_once(

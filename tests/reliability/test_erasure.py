@@ -22,11 +22,10 @@ import pytest
 
 from shared.inbox import COLLECTION
 from shared.settings import SERVICES
-from tests.harness.data import registration, texts
+from tests.harness.data import member, registration, texts
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 from tests.harness.mail import received_by
 from tests.reliability.people import (
-    member,
     next_year_tuesday,
     session,
     token,

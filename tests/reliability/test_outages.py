@@ -40,7 +40,7 @@ from tests.reliability.probes import (
     distinct_ids,
     wait_for_mailboxes,
 )
-from tests.reliability.stack import Stack
+from tests.reliability.stack import Stack, in_background
 
 pytestmark = pytest.mark.reliability
 
@@ -219,11 +219,9 @@ async def smtp_scenario(
     """The SMTP outage, started with the module's first test and awaited by its last:
     it needs no private Kafka or MongoDB, only an SMTP server of its own, so its 30 s
     outage and the backoff that follows overlap the other scenarios."""
-    task = asyncio.ensure_future(smtp_outage(infra, mongo, tmp_path_factory.mktemp("smtp")))
-    yield task
-    if not task.done():
-        task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    scenario = smtp_outage(infra, mongo, tmp_path_factory.mktemp("smtp"))
+    async with in_background(scenario) as task:
+        yield task
 
 
 async def test_mongodb_stopped_for_10_s_loses_nothing_published_before_during_or_after(

@@ -30,11 +30,11 @@ from pymongo.errors import OperationFailure
 from shared.devstack import processes
 from shared.kafka import client_options, kafka_security
 from shared.settings import Settings
-from tests.harness.data import registration
+from tests.harness.data import member, registration
 from tests.harness.infra import Infra, MailServer, make_settings
 from tests.harness.kafka import Publisher, eventually, wait_until
 from tests.harness.services import ServiceProcess
-from tests.reliability.people import address, member, token
+from tests.reliability.people import address, token
 from tests.reliability.probes import Stopwatch, database
 from tests.reliability.secured import (
     HOST,
