@@ -1,18 +1,73 @@
-"""Dead-letter topics for operators: list what is there, replay it to its source topic."""
+"""Dead-letter topics: messages that can never be processed go to `<topic>.dlq`, unchanged,
+with the reason in headers; operators list them and replay them to their source topic."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from faststream.kafka import KafkaBroker
 
 from shared.contract import EVENTS, dlq_topic_name, topic_name
+from shared.errors import describe, is_poison
 from shared.kafka import client_options
 from shared.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 REPLAY_GROUP = "caprural-dlq-replay"
+_HEADER_LIMIT = 4000
+_REMEMBERED = 10_000
+
+Position = tuple[str, int, int]
+
+
+class DeadLetters:
+    """Publishes records, unchanged, to their `<topic>.dlq`, each position once."""
+
+    def __init__(self, broker: KafkaBroker, *, service: str) -> None:
+        self._broker = broker
+        self._service = service
+        self._sent: dict[Position, None] = {}
+
+    async def send(
+        self, record: ConsumerRecord[Any, Any], error: BaseException, *, attempts: int = 1
+    ) -> None:
+        """Dead-letter one record with the reason in headers (again: no effect)."""
+        position = (record.topic, record.partition, record.offset)
+        if position in self._sent:
+            return
+        headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+        headers.update(
+            {
+                "x-dlq-error": describe(error)[:_HEADER_LIMIT],
+                "x-dlq-error-type": type(error).__name__,
+                "x-dlq-reason": "poison" if is_poison(error) else "retries_exhausted",
+                "x-dlq-attempts": str(attempts),
+                "x-dlq-service": self._service,
+                "x-dlq-source-topic": record.topic,
+                "x-dlq-source-partition": str(record.partition),
+                "x-dlq-source-offset": str(record.offset),
+                "x-dlq-failed-at": datetime.now(UTC).isoformat(),
+            }
+        )
+        await self._broker.publish(
+            record.value or b"", topic=dlq_topic_name(record.topic), key=record.key, headers=headers
+        )
+        self._sent[position] = None
+        if len(self._sent) > _REMEMBERED:
+            self._sent.pop(next(iter(self._sent)))
+        logger.warning(
+            "dead-lettered to %s: %s",
+            dlq_topic_name(record.topic),
+            headers["x-dlq-error"],
+            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset},
+        )
 
 
 @dataclass(frozen=True)
@@ -103,11 +158,18 @@ async def replay(
     await producer.start()
     try:
         for letter in letters:
+            # The original headers go back (a binary-mode event's attributes are there).
+            original = [
+                (name, value.encode())
+                for name, value in letter.headers.items()
+                if not name.startswith("x-dlq-")
+            ]
+            replayed = f"{letter.dlq_topic}/{letter.offset}".encode()
             await producer.send_and_wait(
                 letter.source_topic,
                 letter.value,
                 key=letter.key,
-                headers=[("x-dlq-replayed-from", f"{letter.dlq_topic}/{letter.offset}".encode())],
+                headers=[*original, ("x-dlq-replayed-from", replayed)],
             )
     finally:
         await producer.stop()

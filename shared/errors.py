@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import traceback
 
 import aiosmtplib
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 
@@ -35,3 +37,23 @@ def is_transient(error: BaseException) -> bool:
             "RetryableWriteError"
         )
     return False
+
+
+def readable(error: ValidationError) -> str:
+    """One line per fault: where, and why (no input values: they may be personal data)."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "(event)"
+        lines.append(f"{where}: {problem['msg']}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def describe(error: BaseException) -> str:
+    """What went wrong, for a person: the fields at fault and why, one line each, or
+    the exception's type and message."""
+    if isinstance(error, ValidationError):
+        return readable(error)
+    if isinstance(error, PoisonMessage):
+        return str(error)
+    text = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return " ".join(text.split())

@@ -1,22 +1,24 @@
-"""Idempotent processing: each CloudEvent id is processed once, its outputs kept.
+"""Idempotent processing: each CloudEvent id has one effect, and its outputs are kept.
 
-A handler's state changes and the record of the event's id (with the events the
-processing emitted) are written in one transaction. A redelivered event finds its
-record and re-publishes exactly the same events (same ids, same bytes), so that a
-crash between storing and publishing loses nothing and duplicates nothing.
+For a batch of events read from Kafka, the inbox opens a MongoDB transaction and a unit
+of work bound to it, runs the handler of each event not processed before, records each
+event id with the events it emitted, and commits: state, records and outputs together.
+A redelivered event finds its record and gets the very same outputs back (same ids,
+same bytes), so a crash between storing and publishing loses nothing and duplicates
+nothing. A retried transaction starts again from a fresh unit of work.
 
-Events are processed in batches (one transaction for a batch read from Kafka); a batch
-of one is the same thing.
+A handler that refuses its event as poison before writing anything is set aside and the
+batch goes on; poison found after a write aborts the attempt, and the consumer
+(shared/consumer.py) isolates the culprit.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -24,157 +26,142 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.contract import CloudEvent
+from shared.errors import is_poison
+from shared.identity import person_key
 from shared.kafka import Emission
 from shared.mongo import Document
+from shared.storage import Storage
+from shared.unit_of_work import MongoProcessedEvents, Record, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
-Work = Callable[[AsyncClientSession], Awaitable[Sequence[CloudEvent[Any]]]]
-"""A handler's effects: writes with the given session, returns the events to emit."""
+UnitT = TypeVar("UnitT", bound=UnitOfWork)
+Emitted = Sequence[CloudEvent[Any]] | None
+"""What a handler returns: the events to publish (None: nothing)."""
 
-After = Callable[[list[Emission]], Awaitable[None]]
-"""What a handler does once its events are published (e.g. scrub erased data)."""
-
-COLLECTION = "processed_events"
 _MAX_CONFLICT_RETRIES = 5
-_ATTEMPT: ContextVar[dict[str, Any] | None] = ContextVar("inbox_attempt", default=None)
-
-
-def attempt_memo() -> dict[str, Any]:
-    """What the steps of the running transaction attempt share: a lock already written,
-    a read already done. A fresh dict for each attempt (a retried transaction starts
-    from nothing); outside a batch, a throw-away dict."""
-    memo = _ATTEMPT.get()
-    return memo if memo is not None else {}
-
-
-Keys = Sequence[str] | Callable[[list[Emission]], Iterable[str]]
-"""Personal-data keys of a record: given up front, or derived from what was emitted
-(e.g. the person a withdrawal promoted, known only once the work has run)."""
 
 
 @dataclass(frozen=True)
-class Step:
-    """One event's processing: its effects, the personal-data keys of its record,
-    and what to do once its events are published."""
+class Step(Generic[UnitT]):
+    """One event and the call that handles it with a unit of work."""
 
     event: CloudEvent[Any]
-    work: Work
-    keys: Keys = ()
-    after: After | None = None
-
-    def tags(self, emissions: list[Emission]) -> list[str]:
-        """The record's keys, sorted and unique."""
-        keys = self.keys(emissions) if callable(self.keys) else self.keys
-        return sorted(set(keys))
+    run: Callable[[UnitT], Awaitable[Emitted]]
 
 
-class Inbox:
-    """The processed CloudEvent ids of one service, each with its emitted events."""
+@dataclass(frozen=True)
+class Done:
+    """The event is processed (now or before): its outputs, and who to forget once
+    they are published."""
 
-    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document]) -> None:
+    event: CloudEvent[Any]
+    outputs: tuple[Emission, ...]
+    forget: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The event can never be processed (poison, or a bug that outlived its retries)."""
+
+    event: CloudEvent[Any]
+    error: Exception
+    attempts: int = 1
+
+
+class Inbox(Generic[UnitT]):
+    """Runs batches of steps in transactions, once per event id."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        db: AsyncDatabase[Document],
+        open_unit: Callable[[Storage], UnitT],
+    ) -> None:
         self._client = client
-        self._collection = db[COLLECTION]
+        self._db = db
+        self._open_unit = open_unit
+        self._records = MongoProcessedEvents(Storage(db))
 
     async def create_indexes(self) -> None:
-        """`_id` is the CloudEvent id (unique by construction); `keys` serve erasure."""
-        await self._collection.create_index("keys", sparse=True)
+        """The records' indexes."""
+        await self._records.create_indexes()
 
-    async def process(
-        self, event: CloudEvent[Any], work: Work, *, keys: Iterable[str] = ()
-    ) -> list[Emission]:
-        """Run `work` once for `event.id`; return the emissions to publish.
-
-        `keys` tag the record with personal-data keys (e.g. a normalised email) so
-        that `forget` can scrub it on erasure.
-        """
-        return (await self.process_batch([Step(event, work, tuple(keys))]))[0]
-
-    async def process_batch(self, steps: Sequence[Step]) -> list[list[Emission]]:
-        """Run each step's work once, all in one transaction; emissions per step.
-
-        A step whose event was already processed (now, or earlier in the batch) gets
-        the emissions recorded then, without running its work again.
-        """
+    async def process(self, steps: Sequence[Step[UnitT]]) -> list[Done | Refused]:
+        """Run the steps in one transaction; one outcome per step, in order."""
         if not steps:
             return []
         for _ in range(_MAX_CONFLICT_RETRIES):
             try:
                 async with self._client.start_session() as session:
-                    return await session.with_transaction(lambda s: self._run(s, steps))
+                    return await session.with_transaction(lambda s: self._attempt(s, steps))
             except DuplicateKeyError as error:
                 # A concurrent instance won a race on a unique key: run again, the
-                # work now sees the winner's state (e.g. already_member).
+                # handlers now see the winner's state (e.g. already_member).
                 logger.info("unique-key race, retrying the batch: %s", error.details)
         raise RuntimeError(f"{len(steps)} event(s) kept conflicting after retries")
 
-    async def _run(
-        self, session: AsyncClientSession, steps: Sequence[Step]
-    ) -> list[list[Emission]]:
-        token = _ATTEMPT.set({})
-        try:
-            return await self._attempt(session, steps)
-        finally:
-            _ATTEMPT.reset(token)
+    async def forget(self, people: Iterable[str]) -> int:
+        """Empty the outputs of every record naming one of `people` (after an erasure)."""
+        return await self._records.forget(people)
 
     async def _attempt(
-        self, session: AsyncClientSession, steps: Sequence[Step]
-    ) -> list[list[Emission]]:
-        ids = list({step.event.id for step in steps})
-        done: dict[str, list[Emission]] = {
-            doc["_id"]: [_from_doc(out) for out in doc["outputs"]]
-            async for doc in self._collection.find({"_id": {"$in": ids}}, session=session)
-        }
-        records: list[Document] = []
-        results: list[list[Emission]] = []
+        self, session: AsyncClientSession, steps: Sequence[Step[UnitT]]
+    ) -> list[Done | Refused]:
+        storage = Storage(self._db, session)
+        unit = self._open_unit(storage)
+        known = await unit.processed.find([step.event.id for step in steps])
+        fresh: list[Record] = []
+        outcomes: list[Done | Refused] = []
         now = datetime.now(UTC)
         for step in steps:
             event = step.event
-            if event.id not in done:
-                emissions = [Emission.of(out) for out in await step.work(session)]
-                done[event.id] = emissions
-                records.append(_record(event, emissions, step.tags(emissions), now))
-            results.append(done[event.id])
-        if records:
-            await self._collection.insert_many(records, ordered=False, session=session)
-        return results
-
-    async def seen(self, event_id: str) -> bool:
-        """True once `event_id` has been processed."""
-        return await self._collection.count_documents({"_id": event_id}, limit=1) > 0
-
-    async def forget(
-        self, keys: Iterable[str], *, session: AsyncClientSession | None = None
-    ) -> int:
-        """Erase the outputs (personal data) of every record tagged with one of `keys`.
-
-        The ids stay, so a redelivery still has no effect.
-        """
-        result = await self._collection.update_many(
-            {"keys": {"$in": list(keys)}},
-            {"$set": {"outputs": [], "erased": True}, "$unset": {"keys": ""}},
-            session=session,
-        )
-        return result.modified_count
+            record = known.get(event.id)
+            if record is None:
+                unit.begin()
+                writes = storage.writes
+                try:
+                    emitted = list(await step.run(unit) or ())
+                except Exception as error:
+                    if not is_poison(error) or storage.writes != writes:
+                        raise
+                    outcomes.append(Refused(event, error))
+                    continue
+                record = record_of(event, emitted, unit, at=now)
+                known[event.id] = record
+                fresh.append(record)
+            outcomes.append(Done(event, record.outputs, record.forget))
+        await unit.processed.add(fresh)
+        return outcomes
 
 
-def _record(
-    event: CloudEvent[Any], emissions: list[Emission], tags: list[str], now: datetime
-) -> Document:
-    record: Document = {
-        "_id": event.id,
-        "type": event.type,
-        "outputs": [_to_doc(e) for e in emissions],
-        "processed_at": now,
-    }
-    if tags:
-        record["keys"] = tags
-    return record
+def record_of(
+    event: CloudEvent[Any], emitted: Sequence[CloudEvent[Any]], unit: UnitOfWork, *, at: datetime
+) -> Record:
+    """The record of a processed event: its outputs, the people they name, whom to forget."""
+    return Record(
+        event_id=event.id,
+        event_type=event.type,
+        outputs=tuple(Emission.of(e) for e in emitted),
+        processed_at=at,
+        people=tuple(sorted(unit.people | set(people_named(emitted)))),
+        forget=tuple(sorted(unit.forget_when_published)),
+    )
 
 
-def _to_doc(emission: Emission) -> Document:
-    return {"type": emission.event_type, "key": emission.key, "body": emission.body}
+def people_named(events: Iterable[CloudEvent[Any]]) -> Iterable[str]:
+    """The pseudonyms of the addresses the events carry (any `email` field of the data)."""
+    for event in events:
+        yield from (person_key(address) for address in _emails(event.data.model_dump()))
 
 
-def _from_doc(doc: Document) -> Emission:
-    return Emission(doc["type"], doc["key"], bytes(doc["body"]))
+def _emails(value: Any) -> Iterable[str]:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == "email" and isinstance(item, str):
+                yield item
+            else:
+                yield from _emails(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _emails(item)

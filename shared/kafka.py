@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
 import time
@@ -16,7 +15,6 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.publisher.usecase import DefaultPublisher
-from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from shared.contract import CONTENT_TYPE, CloudEvent, dlq_topic_name, topic_name
@@ -55,11 +53,6 @@ def kafka_security(settings: Settings) -> BaseSecurity | None:
     return mechanism(username, password, ssl_context=context if use_ssl else None, use_ssl=use_ssl)
 
 
-async def decode_cloudevent(msg: StreamMessage[Any]) -> Any:
-    """Structured-mode CloudEvents are JSON whatever their content-type says."""
-    return json.loads(msg.body)
-
-
 class Broker(KafkaBroker):
     """FastStream's Kafka broker, with its subscribers started together.
 
@@ -88,7 +81,6 @@ def create_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
         security=kafka_security(settings),
         graceful_timeout=30.0,
         logger=logging.getLogger(f"caprural.{client_id}"),
-        decoder=decode_cloudevent,
         request_timeout_ms=30_000,
     )
 

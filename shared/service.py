@@ -18,28 +18,35 @@ from faststream.specification import AsyncAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.consumer import BatchConsumer, Handler, decode_valid
+from shared.consumer import BatchConsumer, Handler
 from shared.contract import CloudEvent
-from shared.dlq import DeadLetters, dead_letter_middleware
+from shared.deadletters import DeadLetters
 from shared.inbox import Inbox
 from shared.kafka import SUBSCRIBER_OPTIONS, EventPublisher, create_broker, ensure_topics
 from shared.logs import configure_logging
+from shared.middleware import dead_letter_middleware
 from shared.mongo import Document, create_client, ping, service_database
 from shared.settings import Settings
+from shared.storage import Storage
+from shared.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
 
 DepsT = TypeVar("DepsT")
+UnitT = TypeVar("UnitT", bound=UnitOfWork)
 EventT = TypeVar("EventT", bound=CloudEvent[Any])
 DEFAULT_BATCH = 200
 BATCH_WAIT_MS = 20
-Setup = Callable[["Service[DepsT]", AsyncDatabase[Document]], Awaitable[DepsT]]
+Setup = Callable[["Service[DepsT, UnitT]", AsyncDatabase[Document]], Awaitable[DepsT]]
 
 
-class Service(Generic[DepsT]):
-    """One service's wiring; its app module declares what it reads and writes."""
+class Service(Generic[DepsT, UnitT]):
+    """One service's wiring; its app module declares what it reads and writes.
+
+    `unit` opens the service's unit of work on a storage bound to a transaction.
+    """
 
     def __init__(
         self,
@@ -48,10 +55,12 @@ class Service(Generic[DepsT]):
         *,
         description: str,
         publishes: Sequence[type[CloudEvent[Any]]],
+        unit: Callable[[Storage], UnitT],
     ) -> None:
         self.name = name
         self.settings = settings
         self.description = description
+        self.open_unit = unit
         self.broker: KafkaBroker = create_broker(settings, client_id=name)
         self.letters = DeadLetters(self.broker, service=name)
         self.router = KafkaRouter(
@@ -61,9 +70,10 @@ class Service(Generic[DepsT]):
         self.publisher = EventPublisher(self.router, publishes, service=name)
         self.consumes: list[str] = []
         self.mongo: AsyncMongoClient[Document] | None = None
-        self._inbox: Inbox | None = None
+        self._inbox: Inbox[UnitT] | None = None
         self._deps: DepsT | None = None
         self._background: list[Callable[[DepsT], Awaitable[None]]] = []
+        self._after_batch: list[Callable[[DepsT], None]] = []
 
     @property
     def deps(self) -> DepsT:
@@ -73,7 +83,7 @@ class Service(Generic[DepsT]):
         return self._deps
 
     @property
-    def inbox(self) -> Inbox:
+    def inbox(self) -> Inbox[UnitT]:
         """The service's processed-event records (available once started)."""
         if self._inbox is None:
             raise RuntimeError(f"{self.name} is not started")
@@ -82,26 +92,30 @@ class Service(Generic[DepsT]):
     def consume(
         self,
         event: type[EventT],
-        handler: Handler[EventT, DepsT],
+        handler: Handler[EventT, UnitT, DepsT],
         *,
         max_records: int = DEFAULT_BATCH,
-    ) -> BatchConsumer[EventT, DepsT]:
-        """Consume an event type's topic in batches with `handler(event, deps) -> Step`.
+    ) -> BatchConsumer[EventT, UnitT, DepsT]:
+        """Consume an event type's topic in batches with `handler(event, uow, deps)`.
 
         The handler's docstring describes the subscription in the AsyncAPI document.
         """
-        consumer: BatchConsumer[EventT, DepsT] = BatchConsumer(
+        consumer: BatchConsumer[EventT, UnitT, DepsT] = BatchConsumer(
             model=event,
             handler=handler,
             deps=lambda: self.deps,
             inbox=lambda: self.inbox,
             publisher=self.publisher,
             letters=lambda: self.letters,
+            after_batch=self._run_after_batch,
         )
 
         async def on_event(events: Any, msg: Any) -> None:
-            await consumer.consume(events, msg)
+            await consumer.consume(msg)
 
+        # FastStream documents a subscriber's payload from its annotations: the event's
+        # model, although the records are read by the consumer itself (both CloudEvents
+        # content modes) and FastStream's decoder hands it nothing to validate.
         on_event.__annotations__ = {"events": list[event], "msg": KafkaMessage, "return": None}  # type: ignore[valid-type]
         on_event.__name__ = f"on_{event.event_type}"
         on_event.__doc__ = _summary(handler.__doc__)
@@ -115,7 +129,7 @@ class Service(Generic[DepsT]):
             batch=True,
             max_records=max_records,
             batch_timeout_ms=BATCH_WAIT_MS,
-            decoder=decode_valid(event),
+            decoder=_nothing_to_decode,
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             **SUBSCRIBER_OPTIONS,
         )(on_event)
@@ -125,7 +139,16 @@ class Service(Generic[DepsT]):
         """Run `task(deps)` for the life of the service (e.g. the reminder timer)."""
         self._background.append(task)
 
-    def create_app(self, setup: Setup[DepsT]) -> AsgiFastStream:
+    def after_batch(self, hook: Callable[[DepsT], None]) -> None:
+        """Call `hook(deps)` once each batch is committed and published (e.g. wake the
+        sender up)."""
+        self._after_batch.append(hook)
+
+    async def _run_after_batch(self) -> None:
+        for hook in self._after_batch:
+            hook(self.deps)
+
+    def create_app(self, setup: Setup[DepsT, UnitT]) -> AsgiFastStream:
         """The FastStream application: the lifespan is this service's composition root."""
         self.broker.include_router(self.router)
 
@@ -135,7 +158,7 @@ class Service(Generic[DepsT]):
             self.mongo = create_client(self.settings, app_name=self.name)
             try:
                 db = service_database(self.mongo, self.settings, self.name)
-                self._inbox = Inbox(self.mongo, db)
+                self._inbox = Inbox(self.mongo, db, self.open_unit)
                 await self._inbox.create_indexes()
                 self._deps = await setup(self, db)
                 deps = self._deps
@@ -200,14 +223,58 @@ def asyncapi_document(specification: AsyncAPI) -> dict[str, Any]:
     """The AsyncAPI document, each message described as it travels: one CloudEvent.
 
     FastStream documents a batch subscriber's payload as an array of events; on the
-    wire every Kafka message is a single event, which is what other systems need.
+    wire every Kafka message is a single event, which is what other systems need. The
+    messages a service reads are accepted in both CloudEvents content modes (their
+    headers say how); the ones it publishes are structured.
     """
     document: dict[str, Any] = specification.to_specification().to_jsonable()
-    schemas = document.get("components", {}).get("schemas", {})
+    components = document.get("components", {})
+    schemas = components.get("schemas", {})
     for name, schema in list(schemas.items()):
         if name.endswith(":Message:Payload") and schema.get("type") == "array":
             schemas[name] = {**schema["items"], "title": schema.get("title", name)}
+    for name, message in components.get("messages", {}).items():
+        if name.endswith(":SubscribeMessage"):
+            message.update(description=READ_MODES, headers=BOTH_MODES_HEADERS)
+        else:
+            message.update(description=WRITE_MODE, headers=STRUCTURED_HEADERS)
     return document
+
+
+READ_MODES = (
+    "Accepted in both content modes of the CloudEvents Kafka binding. Structured: the "
+    "value is the whole event (this payload), `content-type: application/cloudevents+json`"
+    " (or no `ce_` header at all). Binary: the value is the event's `data` only, its "
+    "attributes are `ce_` headers and `content-type` is the `datacontenttype`. The same "
+    "`id` in either mode is the same event. `time` and `datacontenttype` are optional; "
+    "unknown `data` fields are ignored."
+)
+WRITE_MODE = "Published in structured mode: the value is the whole event (this payload)."
+_ATTRIBUTE = {"type": "string"}
+BOTH_MODES_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "content-type": {
+            **_ATTRIBUTE,
+            "description": "application/cloudevents+json (structured), or the data's media "
+            "type, application/json (binary)",
+        },
+        "ce_specversion": {**_ATTRIBUTE, "const": "1.0", "description": "binary mode"},
+        "ce_id": {**_ATTRIBUTE, "description": "binary mode: the idempotency key"},
+        "ce_type": {**_ATTRIBUTE, "description": "binary mode: the event type (the topic)"},
+        "ce_source": {**_ATTRIBUTE, "description": "binary mode: the producing system"},
+        "ce_time": {**_ATTRIBUTE, "description": "binary mode, optional: RFC 3339"},
+        "ce_subject": {**_ATTRIBUTE, "description": "binary mode, optional: the aggregate id"},
+    },
+    "additionalProperties": {
+        **_ATTRIBUTE,
+        "description": "ce_<name>: an extension attribute (e.g. ce_traceparent)",
+    },
+}
+STRUCTURED_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"content-type": {"const": "application/cloudevents+json; charset=UTF-8"}},
+}
 
 
 def run(app: AsgiFastStream, settings: Settings, *, service: str) -> None:
@@ -223,6 +290,11 @@ def run(app: AsgiFastStream, settings: Settings, *, service: str) -> None:
     asyncio.run(
         app.run(log_level=logging.getLevelName(settings.log_level), run_extra_options=options)
     )
+
+
+async def _nothing_to_decode(msg: Any, original: Any = None) -> list[Any]:
+    """FastStream's decoding step, skipped: `BatchConsumer` reads the records itself."""
+    return []
 
 
 def _summary(doc: str | None) -> str | None:

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from functools import partial
 from typing import get_args
 
 from faststream.asgi import AsgiFastStream
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications import handlers
+from services.notifications.deliveries import MongoDeliveries
 from services.notifications.domain import RetryPolicy
-from services.notifications.rendering import Renderer
-from services.notifications.repository import Repository
+from services.notifications.emails import Composer
+from services.notifications.handlers import Deps
+from services.notifications.recipients import MongoRecipients
+from services.notifications.repository import MongoUnit, create_indexes
 from services.notifications.sender import Sender
-from services.notifications.steps import Clock, Deps, system_clock
+from services.notifications.unit import Unit
+from shared.clock import Clock, system_clock
 from shared.contract.notifications import EmailKind, NotificationFailed, NotificationSent
 from shared.contract.programme import BallotRejected, ProgrammePublished, TopicAccepted
 from shared.contract.registration import (
@@ -42,6 +47,7 @@ from shared.contract.scheduling import (
 from shared.mongo import Document
 from shared.service import Service
 from shared.settings import Settings
+from shared.storage import Storage
 
 NAME = "notifications"
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -62,7 +68,7 @@ def create_app(
     config = settings or Settings()
     now = clock or system_clock
     policy = retry or RetryPolicy(max_attempts=config.delivery_max_attempts)
-    service: Service[Deps] = Service(
+    service: Service[Deps, Unit] = Service(
         NAME,
         config,
         description=(
@@ -71,6 +77,7 @@ def create_app(
             "SMTP with retries; each outcome is announced."
         ),
         publishes=[NotificationSent, NotificationFailed],
+        unit=partial(MongoUnit, chunk=config.delivery_batch_size),
     )
 
     service.consume(MemberRegistered, handlers.welcome_member)
@@ -88,31 +95,28 @@ def create_app(
     service.consume(SessionCancelled, handlers.announce_cancellation)
     service.consume(SessionReminderDue, handlers.remind_session)
 
-    async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        repo = Repository(db, chunk=svc.settings.delivery_batch_size)
-        await repo.create_indexes()
-        renderer = Renderer()
-        renderer.check(list(get_args(EmailKind)))
-        return Deps(
-            repo=repo,
-            renderer=renderer,
-            publisher=svc.publisher,
-            settings=config,
-            clock=now,
-            wake=asyncio.Event(),
-        )
+    composer = Composer(mail_from=config.mail_from, clock=now)
+    composer.renderer.check(list(get_args(EmailKind)))  # a broken template stops the start
+    stores: dict[str, Storage] = {}
+
+    async def setup(svc: Service[Deps, Unit], db: AsyncDatabase[Document]) -> Deps:
+        await create_indexes(db)
+        stores["db"] = Storage(db)  # the sender's, outside transactions
+        return Deps(clock=now, coordinators=config.coordinators, wake=asyncio.Event())
 
     async def send_deliveries(deps: Deps) -> None:
         sender = Sender(
-            repo=deps.repo,
-            renderer=deps.renderer,
-            publisher=deps.publisher,
-            settings=deps.settings,
-            clock=deps.clock,
+            store=MongoDeliveries(stores["db"], chunk=config.delivery_batch_size),
+            sessions=MongoRecipients(stores["db"]),
+            composer=composer,
+            publisher=service.publisher,
+            settings=config,
+            clock=now,
             retry=policy,
             lease=lease,
         )
         await sender.run(deps.wake)
 
     service.background(send_deliveries)
+    service.after_batch(lambda deps: deps.wake.set())
     return service.create_app(setup)

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from email_validator import EmailNotValidError, validate_email
-
 from shared.contract.envelope import ID_NAMESPACE
 from shared.contract.notifications import EmailKind
+from shared.identity import InvalidAddress, check_address, display_name, email_key
 
 SIGNUP_KINDS: frozenset[EmailKind] = frozenset(
     {"signup_confirmation", "signup_waitlist", "signup_promotion"}
@@ -51,12 +50,7 @@ class Recipient:
     @property
     def display_name(self) -> str:
         """First and last name, when known."""
-        return " ".join(part for part in (self.first_name, self.last_name) if part)
-
-
-def email_key(address: str) -> str:
-    """Addresses are trimmed and compared case-insensitively, the whole address."""
-    return address.strip().lower()
+        return display_name(self.first_name, self.last_name)
 
 
 def delivery_id(*, cause_id: str, recipient_key: str, kind: EmailKind) -> str:
@@ -88,12 +82,9 @@ def signup_kind(*, status: Literal["enrolled", "waitlisted"], promoted: bool) ->
 
 
 def address_problem(address: str) -> str | None:
-    """Why an address cannot be sent to (syntax only, no DNS), or None when it can."""
-    try:
-        validate_email(address, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as error:
-        return f"adresse invalide : {error}"
-    return None
+    """Why an address cannot be sent to (the platform's one rule), or None when it can."""
+    checked = check_address(address)
+    return checked.detail if isinstance(checked, InvalidAddress) else None
 
 
 def header_safe(value: str, *, limit: int = 200) -> str:
@@ -163,9 +154,3 @@ class RetryPolicy:
     def gives_up(self, attempts: int) -> bool:
         """True once a delivery has been tried as often as allowed."""
         return attempts >= self.max_attempts
-
-
-def author_name(first_name: str, last_name: str) -> str:
-    """A member's name as the programme shows it as the author of a contribution
-    (the programme service's display name: "First Last", bounded to 100 characters)."""
-    return f"{first_name} {last_name}"[:100].strip()

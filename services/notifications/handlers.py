@@ -1,32 +1,28 @@
-"""Handlers: update the recipients projection, decide which emails an event warrants.
+"""Notifications handlers: keep the recipients projection, plan the emails an event warrants.
 
-Each handler returns a Step (services/notifications/steps.py) that the shared batch
-consumer runs in one transaction with the record of the event id.
+`verb_object(event, uow, deps)`: each reads and updates the projection and plans
+deliveries through the unit of work, in the transaction that records the event id, so
+that a redelivered event plans nothing twice. The sender (sender.py), woken once the
+batch is committed, sends them.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from services.notifications.domain import (
-    KEEPS_AFTER_LEAVING,
-    Recipient,
-    author_name,
-    email_key,
-    is_newer_session,
-    signup_kind,
+from services.notifications.domain import KEEPS_AFTER_LEAVING, Recipient, signup_kind
+from services.notifications.records import (
+    Dispatch,
+    Participation,
+    ProgrammeVersion,
+    SessionVersion,
 )
-from services.notifications.outbox import Dispatch, SessionVersion
-from services.notifications.steps import (
-    Decide,
-    Deps,
-    Tx,
-    dispatch,
-    late_announcement,
-    late_invitation,
-    personal,
-    record,
-)
+from services.notifications.unit import Unit
+from shared.clock import Clock
+from shared.contract import CloudEvent
 from shared.contract.notifications import EmailKind
 from shared.contract.programme import BallotRejected, ProgrammePublished, TopicAccepted
 from shared.contract.registration import (
@@ -40,268 +36,281 @@ from shared.contract.registration import (
 )
 from shared.contract.scheduling import (
     SessionCancelled,
+    SessionData,
     SessionReminderDue,
     SessionRescheduled,
     SessionScheduled,
 )
-from shared.inbox import Step
+from shared.identity import person_key
+
+SESSION_FIELDS = frozenset(SessionData.model_fields)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers need besides storage, built once by the composition root."""
+
+    clock: Clock
+    coordinators: tuple[str, ...]
+    wake: asyncio.Event
+    """Set once a batch is committed: the sender looks for new deliveries at once."""
+
 
 # --- registration ---------------------------------------------------------------------
 
 
-async def welcome_member(event: MemberRegistered, deps: Deps) -> Step:
+async def welcome_member(event: MemberRegistered, uow: Unit, deps: Deps) -> None:
     """Add the member to the projection and welcome them (unless they already left);
     send them what members already had: the upcoming sessions, this year's programme."""
     data = event.data
     member = Recipient(data.email, data.first_name, data.last_name)
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        if not await deps.repo.add_member(data.member_id, member, session=tx):
-            return []  # known already, or a tombstone: left or erased first
-        now = deps.clock()
-        upcoming = await deps.repo.upcoming_sessions(now=now, session=tx)
-        programmes = await deps.repo.current_programmes(year=now.year, session=tx)
-        return (
-            [personal(event, "welcome", member)]
-            + [late_announcement(known, member) for known in programmes]
-            + [late_invitation(known, member) for known in upcoming]
-        )
-
-    return record(event, deps, decide)
+    if not await uow.recipients.add_member(data.member_id, member):
+        return  # known already, or a tombstone: left or erased first
+    now = deps.clock()
+    await uow.deliveries.plan(personal(event, "welcome", member), now=now)
+    for programme in await uow.recipients.current_programmes(now.year):
+        await uow.deliveries.plan(late_announcement(programme, member), now=now)
+    for session in await uow.recipients.upcoming_sessions(now):
+        await uow.deliveries.plan(late_invitation(session, member), now=now)
 
 
-async def explain_rejection(event: RegistrationRejected, deps: Deps) -> Step:
+async def explain_rejection(event: RegistrationRejected, uow: Unit, deps: Deps) -> None:
     """Tell the person why the registration was refused, and how to join sessions."""
     person = Recipient(event.data.email, event.data.first_name)
-    return record(event, deps, _always([personal(event, "rejection", person)]))
+    await uow.deliveries.plan(personal(event, "rejection", person), now=deps.clock())
 
 
-async def confirm_leave(event: MemberLeft, deps: Deps) -> Step:
+async def confirm_leave(event: MemberLeft, uow: Unit, deps: Deps) -> None:
     """Stop every email to a member who left; confirm their leaving (once)."""
     data = event.data
     person = Recipient(data.email, data.first_name)
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        known = await deps.repo.member(data.member_id, session=tx)
-        erased = bool(known and known.get("erased"))
-        await deps.repo.mark_left(data.member_id, person, session=tx)
-        await deps.repo.withdraw_person(person.key, as_of=event.time, session=tx)
-        await deps.repo.cancel_pending(person.key, keep=sorted(KEEPS_AFTER_LEAVING), session=tx)
-        erase_after = data.erase or erased
-        return [personal(event, "leave_confirmation", person, erase_after_send=erase_after)]
-
-    return record(event, deps, decide)
+    known = await uow.recipients.member(data.member_id)
+    await uow.recipients.mark_left(data.member_id, person)
+    await uow.recipients.withdraw_person(person.key, as_of=event.time)
+    await uow.deliveries.cancel_pending(person.key, keep=sorted(KEEPS_AFTER_LEAVING))
+    erase_after = data.erase or bool(known and known.erased)
+    confirmation = personal(event, "leave_confirmation", person, erase_after_send=erase_after)
+    await uow.deliveries.plan(confirmation, now=deps.clock())
 
 
-async def erase_member(event: MemberErased, deps: Deps) -> Step:
+async def erase_member(event: MemberErased, uow: Unit, deps: Deps) -> None:
     """Erase the person's address and names from the projection, deliveries and contents,
-    and their contributions from the programmes kept here."""
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        known = await deps.repo.mark_erased(event.data.member_id, session=tx)
-        key = known.get("email_key") if known else None
-        if key is not None:
-            await deps.repo.erase_person(key, session=tx)
-        if known and known.get("first_name") and known.get("last_name"):
-            author = author_name(known["first_name"], known["last_name"])
-            await deps.repo.forget_author(author, session=tx)
-        return []
-
-    return record(event, deps, decide)
+    and their contributions (by pseudonym, never by name) from the programmes kept here."""
+    known = await uow.recipients.mark_erased(event.data.member_id)
+    if known is None or known.recipient is None:
+        return
+    key = known.recipient.key
+    await uow.recipients.forget_participations(key)
+    await uow.deliveries.erase_person(key)
+    await uow.recipients.forget_author(person_key(key))
+    await uow.deliveries.forget_author(person_key(key))
 
 
-async def confirm_signup(event: ParticipantEnrolled, deps: Deps) -> Step:
+async def confirm_signup(event: ParticipantEnrolled, uow: Unit, deps: Deps) -> None:
     """Record the participant; confirm the place (with the ICS) or the waitlist position."""
     data = event.data
     person = Recipient(data.email, data.first_name, data.last_name)
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        fields = {**_person(person), "session_id": data.session_id, "status": data.status}
-        applied = await deps.repo.save_participant(
-            data.participant_id, fields, as_of=event.time, session=tx
-        )
-        if not applied:
-            return []  # a later change (a withdrawal) is already known
-        kind = signup_kind(status=data.status, promoted=data.promoted)
-        return [personal(event, kind, person, session_id=data.session_id)]
-
-    return record(event, deps, decide)
+    participation = Participation(data.participant_id, data.session_id, data.status, person)
+    if not await uow.recipients.save_participation(participation, as_of=event.time):
+        return  # a later change (a withdrawal) is already known
+    kind = signup_kind(status=data.status, promoted=data.promoted)
+    planned = personal(event, kind, person, session_id=data.session_id)
+    await uow.deliveries.plan(planned, now=deps.clock())
 
 
-async def forget_participation(event: ParticipantWithdrawn, deps: Deps) -> Step:
+async def forget_participation(event: ParticipantWithdrawn, uow: Unit, deps: Deps) -> None:
     """A participant is no longer invited (but still told if the session is cancelled)."""
     data = event.data
-    status = "session_cancelled" if data.reason == "session_cancelled" else "withdrawn"
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        fields: dict[str, Any] = {"session_id": data.session_id, "status": status}
-        fields["reason"] = data.reason
-        if status == "session_cancelled":  # still told of the cancellation: the address
-            fields.update(email=data.email, email_key=email_key(data.email))
-        # Otherwise the record only says "no longer invited": processed after the
-        # person's erasure (another topic), it must not bring their address back.
-        await deps.repo.save_participant(data.participant_id, fields, as_of=event.time, session=tx)
-        return []
-
-    return record(event, deps, decide)
+    if data.reason == "session_cancelled":  # still told of the cancellation: the address
+        person = Recipient(data.email)
+        change = Participation(
+            data.participant_id, data.session_id, "session_cancelled", person, data.reason
+        )
+    else:
+        # The record only says "no longer invited": processed after the person's
+        # erasure (another topic), it must not bring their address back.
+        change = Participation(data.participant_id, data.session_id, "withdrawn", None, data.reason)
+    await uow.recipients.save_participation(change, as_of=event.time)
 
 
-async def explain_signup_rejection(event: SessionSignupRejected, deps: Deps) -> Step:
+async def explain_signup_rejection(event: SessionSignupRejected, uow: Unit, deps: Deps) -> None:
     """Tell the person why the sign-up was refused."""
     data = event.data
     person = Recipient(data.email, data.first_name)
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        known = await deps.repo.session_doc(data.session_id, session=tx)
-        snapshot = known["data"] if known else None
-        return [personal(event, "signup_rejection", person, session=snapshot)]
-
-    return record(event, deps, decide)
+    known = await uow.recipients.session(data.session_id)
+    planned = personal(event, "signup_rejection", person, session=known.data if known else None)
+    await uow.deliveries.plan(planned, now=deps.clock())
 
 
 # --- programme ------------------------------------------------------------------------
 
 
-async def acknowledge_topic(event: TopicAccepted, deps: Deps) -> Step:
+async def acknowledge_topic(event: TopicAccepted, uow: Unit, deps: Deps) -> None:
     """Thank the proposer; tell the coordinators."""
     proposer = event.data.proposed_by
     person = Recipient(proposer.email, proposer.name)
-    planned = [personal(event, "topic_acknowledgement", person)]
-    coordinators = [Recipient(address) for address in deps.settings.coordinators]
+    now = deps.clock()
+    await uow.deliveries.plan(personal(event, "topic_acknowledgement", person), now=now)
+    coordinators = [Recipient(address) for address in deps.coordinators]
     if coordinators:
-        keys = (person.key,)
-        planned.append(dispatch(event, "topic_notice", coordinators, personal_keys=keys))
-    return record(event, deps, _always(planned))
+        notice = dispatch(event, "topic_notice", coordinators, personal_keys=(person.key,))
+        await uow.deliveries.plan(notice, now=now)
 
 
-async def announce_programme(event: ProgrammePublished, deps: Deps) -> Step:
+async def announce_programme(event: ProgrammePublished, uow: Unit, deps: Deps) -> None:
     """Send the published programme to every member (unless a later version is known)."""
     data = event.data
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        known = await deps.repo.programme_doc(data.year, session=tx)
-        if known and known["version"] > data.version:
-            return []  # superseded: the members had, or will have, the later version
-        fields = {
-            "_id": data.year,
-            "version": data.version,
-            "data": data.model_dump(mode="json"),
-            "event_id": event.id,
-            "event_type": event.type,
-            "event_time": event.time,
-        }
-        await deps.repo.save_programme(fields, session=tx)
-        members = await deps.repo.active_members(session=tx)
-        return [dispatch(event, "programme_announcement", members)]
-
-    return record(event, deps, decide)
+    known = await uow.recipients.programme(data.year)
+    if known and known.version > data.version:
+        return  # superseded: the members had, or will have, the later version
+    version = ProgrammeVersion(
+        year=data.year,
+        version=data.version,
+        data=data.model_dump(mode="json"),
+        event_id=event.id,
+        event_type=event.type,
+        event_time=event.time,
+    )
+    await uow.recipients.save_programme(version)
+    members = await uow.recipients.active_members()
+    await uow.deliveries.plan(dispatch(event, "programme_announcement", members), now=deps.clock())
 
 
-async def explain_ballot_rejection(event: BallotRejected, deps: Deps) -> Step:
+async def explain_ballot_rejection(event: BallotRejected, uow: Unit, deps: Deps) -> None:
     """Tell the voter why the ballot was refused."""
     person = Recipient(event.data.email)
-    return record(event, deps, _always([personal(event, "ballot_rejection", person)]))
+    await uow.deliveries.plan(personal(event, "ballot_rejection", person), now=deps.clock())
 
 
 # --- scheduling -----------------------------------------------------------------------
 
 SessionEvent = SessionScheduled | SessionRescheduled | SessionCancelled
+SESSION_EMAILS: dict[str, tuple[EmailKind, tuple[str, ...]]] = {
+    # The kind of email, and which participants get it besides the members. A session's
+    # invitation goes to the members only: a sign-up is accepted for a session the
+    # registration service knows, and its confirmation carries the ICS; whether this
+    # service reads the sign-up or the announcement first (two topics) must not decide
+    # whether a guest gets one email or two.
+    "session_scheduled": ("session_invitation", ()),
+    "session_rescheduled": ("session_update", ("enrolled",)),
+    "session_cancelled": ("session_cancellation", ("enrolled", "waitlisted", "session_cancelled")),
+}
 
 
-async def invite_to_session(event: SessionScheduled, deps: Deps) -> Step:
-    """Invite the members (ICS, METHOD:REQUEST).
-
-    Participants are not invited: a sign-up is only accepted for a session the
-    registration service knows, and its confirmation carries the session's ICS. Whether
-    this service reads the sign-up or the announcement first (two topics) must not
-    decide whether a guest gets one email or two."""
-    return session_changed(event, deps)
+async def invite_to_session(event: SessionScheduled, uow: Unit, deps: Deps) -> None:
+    """Invite the members (ICS, METHOD:REQUEST)."""
+    await session_changed(event, uow, deps)
 
 
-async def announce_new_slot(event: SessionRescheduled, deps: Deps) -> Step:
+async def announce_new_slot(event: SessionRescheduled, uow: Unit, deps: Deps) -> None:
     """Send the new slot to members and enrolled participants (ICS, next SEQUENCE)."""
-    return session_changed(event, deps)
+    await session_changed(event, uow, deps)
 
 
-async def announce_cancellation(event: SessionCancelled, deps: Deps) -> Step:
+async def announce_cancellation(event: SessionCancelled, uow: Unit, deps: Deps) -> None:
     """Tell members and every participant, waitlist included (ICS, METHOD:CANCEL)."""
-    return session_changed(event, deps)
+    await session_changed(event, uow, deps)
 
 
-def session_changed(event: SessionEvent, deps: Deps) -> Step:
+async def session_changed(event: SessionEvent, uow: Unit, deps: Deps) -> None:
     """A session version: update the projection, fan the email out unless superseded."""
     data = event.data
     cancelled = isinstance(event, SessionCancelled)
-    kinds: dict[str, EmailKind] = {
-        "session_scheduled": "session_invitation",
-        "session_rescheduled": "session_update",
-        "session_cancelled": "session_cancellation",
-    }
-    statuses = {
-        "session_scheduled": [],
-        "session_rescheduled": ["enrolled"],
-        "session_cancelled": ["enrolled", "waitlisted", "session_cancelled"],
-    }[event.type]
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        known = await deps.repo.session_doc(data.session_id, session=tx)
-        newer = is_newer_session(
-            stored_sequence=known["sequence"] if known else None, incoming_sequence=data.sequence
+    known = await uow.recipients.session(data.session_id)
+    newer = known is None or data.sequence > known.sequence
+    if newer or cancelled:
+        version = SessionVersion(
+            session_id=data.session_id,
+            sequence=max(data.sequence, known.sequence if known else 0),
+            starts_at=data.starts_at,
+            data=data.model_dump(mode="json"),
+            event_id=event.id,
+            event_type=event.type,
+            event_time=event.time,
+            cancelled=cancelled,
         )
-        if newer or cancelled:
-            version = SessionVersion(
-                session_id=data.session_id,
-                sequence=max(data.sequence, known["sequence"] if known else 0),
-                starts_at=data.starts_at,
-                data=data.model_dump(mode="json"),
-                event_id=event.id,
-                event_type=event.type,
-                event_time=event.time,
-            )
-            await deps.repo.save_session(version, cancelled=cancelled, session=tx)
-        if not cancelled and (not newer or (known and known.get("cancelled"))):
-            return []  # superseded by a later version, or the session is cancelled
-        recipients = await _session_recipients(deps, data.session_id, statuses, tx)
-        return [dispatch(event, kinds[event.type], recipients, session_id=data.session_id)]
-
-    return record(event, deps, decide)
+        await uow.recipients.save_session(version)
+    if not cancelled and (not newer or (known and known.cancelled)):
+        return  # superseded by a later version, or the session is cancelled
+    kind, statuses = SESSION_EMAILS[event.type]
+    recipients = await _session_recipients(uow, data.session_id, statuses)
+    planned = dispatch(event, kind, recipients, session_id=data.session_id)
+    await uow.deliveries.plan(planned, now=deps.clock())
 
 
-async def remind_session(event: SessionReminderDue, deps: Deps) -> Step:
+async def remind_session(event: SessionReminderDue, uow: Unit, deps: Deps) -> None:
     """Remind members and participants (never for a cancelled session)."""
     data = event.data
-
-    async def decide(tx: Tx) -> list[Dispatch]:
-        known = await deps.repo.session_doc(data.session_id, session=tx)
-        if known and known.get("cancelled"):
-            return []
-        recipients = await _session_recipients(deps, data.session_id, ["enrolled"], tx)
-        return [dispatch(event, "reminder", recipients, session_id=data.session_id)]
-
-    return record(event, deps, decide)
+    known = await uow.recipients.session(data.session_id)
+    if known and known.cancelled:
+        return
+    recipients = await _session_recipients(uow, data.session_id, ("enrolled",))
+    planned = dispatch(event, "reminder", recipients, session_id=data.session_id)
+    await uow.deliveries.plan(planned, now=deps.clock())
 
 
 async def _session_recipients(
-    deps: Deps, session_id: str, statuses: list[str], tx: Tx
+    uow: Unit, session_id: str, statuses: Sequence[str]
 ) -> list[Recipient]:
-    members = await deps.repo.active_members(session=tx)
+    members = await uow.recipients.active_members()
     if not statuses:
         return members
-    participants = await deps.repo.participants(session_id, statuses=statuses, session=tx)
-    return members + participants
+    return members + await uow.recipients.participants(session_id, statuses)
 
 
-def _always(planned: list[Dispatch]) -> Decide:
-    async def decide(tx: Tx) -> list[Dispatch]:
-        return planned
-
-    return decide
+# --- what to send ---------------------------------------------------------------------
 
 
-def _person(recipient: Recipient) -> dict[str, Any]:
-    return {
-        "email": recipient.email,
-        "email_key": recipient.key,
-        "first_name": recipient.first_name,
-        "last_name": recipient.last_name,
-    }
+def dispatch(
+    event: CloudEvent[Any], kind: EmailKind, recipients: Sequence[Recipient], **extra: Any
+) -> Dispatch:
+    """One kind of email for `event`, to `recipients`."""
+    return Dispatch(
+        kind=kind,
+        cause_id=event.id,
+        cause_type=event.type,
+        cause_time=event.time,
+        data=event.data.model_dump(mode="json"),
+        recipients=tuple(recipients),
+        **extra,
+    )
+
+
+def personal(
+    event: CloudEvent[Any], kind: EmailKind, recipient: Recipient, **extra: Any
+) -> Dispatch:
+    """An email to one person, made from data about them (erasable by their address)."""
+    return dispatch(event, kind, [recipient], personal_keys=(recipient.key,), **extra)
+
+
+def late_announcement(programme: ProgrammeVersion, member: Recipient) -> Dispatch:
+    """A member who joins after the year's programme was published receives it as well
+    (same cause as the fan-out's, so one announcement whichever is processed first)."""
+    return Dispatch(
+        kind="programme_announcement",
+        cause_id=programme.event_id,
+        cause_type=programme.event_type,
+        cause_time=programme.event_time,
+        data=programme.data,
+        recipients=(member,),
+        late=True,
+    )
+
+
+def late_invitation(session: SessionVersion, member: Recipient) -> Dispatch:
+    """A member who joins after a session was announced is invited to it as well.
+
+    The cause is the event that announced the session's current version, so that the
+    delivery key is the one the fan-out would have used: one invitation either way.
+    """
+    fields = {name: value for name, value in session.data.items() if name in SESSION_FIELDS}
+    return Dispatch(
+        kind="session_invitation",
+        cause_id=session.event_id,
+        cause_type=session.event_type,
+        cause_time=session.event_time,
+        data=fields,
+        recipients=(member,),
+        session_id=session.session_id,
+        late=True,
+    )

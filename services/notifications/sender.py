@@ -23,33 +23,31 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from services.notifications.composer import Composer
-from services.notifications.domain import Deferred, Outcome, Refused, RetryPolicy, Sent, Skipped
-from services.notifications.letters import Letter
-from services.notifications.mailer import Mailer
-from services.notifications.mime import sender_address
-from services.notifications.outbox import Delivery, announcement
-from services.notifications.rendering import Renderer
-from services.notifications.repository import Repository
+from services.notifications.deliveries import MongoDeliveries, Receipts
+from services.notifications.domain import Outcome, Refused, RetryPolicy, Sent, Skipped
+from services.notifications.emails import Composer
+from services.notifications.emails.mime import sender_address
+from services.notifications.events import announcement
+from services.notifications.recipients import MongoRecipients
+from services.notifications.records import Delivery
+from services.notifications.smtp import SmtpClient
+from shared.clock import Clock
 from shared.kafka import Emission, EventPublisher
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Outcomes = list[tuple[Delivery, dict[str, Any]]]
-Receipts = dict[str, dict[str, Any]]
 
 GATHER_SECONDS = 0.03
+"""How long the sender waits, once woken, for more deliveries to claim together."""
 SWEEP_SECONDS = 1.0
 """How often the sender looks for outcomes to announce and erasures to scrub."""
-"""How long the sender waits, once woken, for more deliveries to claim together."""
 
 
 class Sender:
@@ -58,23 +56,25 @@ class Sender:
     def __init__(
         self,
         *,
-        repo: Repository,
-        renderer: Renderer,
+        store: MongoDeliveries,
+        sessions: MongoRecipients,
+        composer: Composer,
         publisher: EventPublisher,
         settings: Settings,
         clock: Clock,
         retry: RetryPolicy,
         lease: timedelta,
     ) -> None:
-        self.repo = repo
+        self.repo = store
+        self.sessions = sessions
         self.publisher = publisher
         self.settings = settings
         self.clock = clock
         self.retry = retry
         self.lease = lease
         self.owner = uuid.uuid4().hex
-        self.mailer = Mailer(settings, clock=clock)
-        self.composer = Composer(renderer=renderer, mail_from=settings.mail_from, clock=clock)
+        self.mailer = SmtpClient(settings, clock=clock)
+        self.composer = composer
         self._envelope_from = sender_address(settings.mail_from)
         self._late: tuple[Delivery, dict[str, Any]] | None = None
         self._recording: asyncio.Future[None] | None = None
@@ -140,8 +140,7 @@ class Sender:
         """Send a claimed chunk over one connection, a receipt per accepted email."""
         receipts = receipts or {}
         contents = await self.repo.contents(d.content_id for d in batch)
-        sessions = await self.repo.sessions(d.session_id for d in batch if d.session_id)
-        letters: dict[str, Letter | Refused | Deferred | Skipped] = {}
+        sessions = await self.sessions.sessions(d.session_id for d in batch if d.session_id)
         outcomes: Outcomes = []
         receipt: asyncio.Future[None] | None = None
         whole = False
@@ -153,26 +152,24 @@ class Sender:
                     sent = Sent(done["sent_at"])
                     outcomes.append((delivery, self._fields(delivery, sent, done["subject"])))
                     continue
-                key = delivery.content_id
-                if key not in letters:
-                    letters[key] = self.composer.letter(delivery, contents.get(key), sessions)
-                letter = letters[key]
-                if not isinstance(letter, Letter):
-                    outcomes.append((delivery, self._fields(delivery, letter, None)))
+                message, subject = self.composer.compose(
+                    delivery,
+                    contents.get(delivery.content_id),
+                    sessions.get(delivery.session_id or ""),
+                )
+                if not isinstance(message, bytes):
+                    outcomes.append((delivery, self._fields(delivery, message, subject)))
                     continue
-                message = self.composer.message(delivery, letter)
-                if isinstance(message, Refused):
-                    outcomes.append((delivery, self._fields(delivery, message, letter.subject)))
-                    continue
+                assert subject is not None  # a message always has its subject
                 # The previous acceptance goes on record while this envelope is
                 # accepted, and before this message is handed over.
                 previous, receipt = receipt, None
-                outcome = await self._send(delivery, message, letter.subject, previous)
+                outcome = await self._send(delivery, message, subject, previous)
                 if isinstance(outcome, Sent):
                     receipt = asyncio.ensure_future(
-                        self.repo.receipt(delivery, at=outcome.at, subject=letter.subject)
+                        self.repo.receipt(delivery, at=outcome.at, subject=subject)
                     )
-                outcomes.append((delivery, self._fields(delivery, outcome, letter.subject)))
+                outcomes.append((delivery, self._fields(delivery, outcome, subject)))
             whole = True
         finally:
             # Also when stopped: what the relay accepted is recorded before leaving.

@@ -1,20 +1,15 @@
-"""Programme service wiring: every topic it reads and writes.
-
-Reads topic_proposed, topic_commented, topic_vote_cast, programme_publication_requested
-and, for its members projection, member_registered, member_left, member_erased.
-Writes topic_accepted, ballot_rejected, programme_published.
-"""
+"""Programme service wiring: every topic it reads and writes."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from faststream.asgi import AsgiFastStream
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.programme import handlers
-from services.programme.handlers import Clock, Deps
-from services.programme.repository import ProgrammeRepository
+from services.programme.handlers import Deps
+from services.programme.repository import MongoUnit, create_indexes
+from services.programme.unit import Unit
+from shared.clock import Clock, system_clock
 from shared.contract.programme import (
     BallotRejected,
     ProgrammePublicationRequested,
@@ -32,18 +27,15 @@ from shared.settings import Settings
 NAME = "programme"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> AsgiFastStream:
-    """The programme service's FastStream application."""
-    service: Service[Deps] = Service(
+    """The programme service's FastStream application (`clock` stamps what it emits)."""
+    service: Service[Deps, Unit] = Service(
         NAME,
         settings or Settings(),
         description="Topics proposed, debated and prioritised by the members; the annual "
         "programme ranked from their ballots (modified Borda count).",
         publishes=[TopicAccepted, BallotRejected, ProgrammePublished],
+        unit=MongoUnit,
     )
 
     service.consume(TopicProposed, handlers.accept_topic)
@@ -54,9 +46,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(MemberLeft, handlers.record_departure)
     service.consume(MemberErased, handlers.erase_member)
 
-    async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        repository = ProgrammeRepository(db)
-        await repository.create_indexes()
-        return Deps(inbox=svc.inbox, repository=repository, clock=clock or _now)
+    async def setup(svc: Service[Deps, Unit], db: AsyncDatabase[Document]) -> Deps:
+        await create_indexes(db)
+        return Deps(clock=clock or system_clock)
 
     return service.create_app(setup)

@@ -1,11 +1,12 @@
-"""Pure rules of the programme: topics and their titles, people, members, ballots.
+"""Pure rules of the programme: topics and their titles, members, ballots.
 
 No I/O here: the handlers load what a rule needs, call it, and store what it returns.
+Who a person is (address key, pseudonym, display name) is decided by shared.identity:
+`email_key` fields below hold `shared.identity.email_key(address)`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ MemberStatus = Literal["active", "left", "erased"]
 RejectionReason = Literal["not_member", "unknown_topic", "duplicate_topic"]
 
 
-# --- titles and people ---------------------------------------------------------------
+# --- titles and ids ------------------------------------------------------------------
 
 
 def title_key(title: str) -> str:
@@ -39,21 +40,6 @@ def title_key(title: str) -> str:
     decomposed = unicodedata.normalize("NFKD", title.translate(_LIGATURES))
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return "".join(char for char in bare.casefold() if char.isalnum())
-
-
-def email_key(email: str) -> str:
-    """The whole address, trimmed and compared case-insensitively (and in one Unicode form)."""
-    return unicodedata.normalize("NFC", email.strip()).lower()
-
-
-def display_name(first_name: str, last_name: str) -> str:
-    """A member's display name, bounded like every name of the contract."""
-    return f"{first_name} {last_name}"[:100].strip()
-
-
-def person_tag(key: str) -> str:
-    """Inbox tag of a person's records (a digest: the inbox never holds the address)."""
-    return "person:" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def topic_id_for(event_id: str) -> str:
@@ -146,10 +132,22 @@ def author_names(topics: Sequence[Topic], members: Mapping[str, str]) -> dict[st
 
 @dataclass(frozen=True)
 class MemberState:
-    """What the projection knows of one member id."""
+    """A member id's status, and the CloudEvent time of the fact that set it."""
 
     status: MemberStatus
     since: datetime
+
+
+@dataclass(frozen=True)
+class Member:
+    """What the projection keeps of one member id; of an erased one, only its state."""
+
+    member_id: str
+    state: MemberState
+    email_key: str | None = None
+    """The address key (`shared.identity.email_key`); None once erased."""
+    name: str | None = None
+    """"First Last" from a registration, or the first name a departure gave."""
 
 
 def member_transition(

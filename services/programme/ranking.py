@@ -19,8 +19,7 @@ from datetime import datetime
 
 from services.programme.domain import ANONYMOUS_AUTHOR, Topic
 from shared.contract.programme import ProgrammeComment, ProgrammeTopic
-
-METHOD = "borda"
+from shared.identity import person_key
 
 COMMENT_BUDGET_BYTES = 400_000
 """UTF-8 bytes of contributions one programme carries (the event stays under 1 MB)."""
@@ -41,6 +40,22 @@ class Ranked:
     topic_id: str
     rank: int
     score: int
+
+
+@dataclass(frozen=True)
+class ProgrammeVersion:
+    """One published version of a year's programme, as stored: what it counted and the
+    ranking that yields (`rank_topics(candidates, ballots)` computes it again)."""
+
+    programme_id: str
+    year: int
+    version: int
+    event_id: str
+    """The publication request's CloudEvent id."""
+    candidates: tuple[Candidate, ...]
+    ballots: tuple[tuple[str, ...], ...]
+    """The ballots counted, anonymous: topic ids only, sorted (no voter, no order)."""
+    ranking: tuple[Ranked, ...]
 
 
 def borda_scores(ballots: Iterable[Sequence[str]]) -> dict[str, int]:
@@ -73,7 +88,11 @@ def programme_topics(
     names: Mapping[str, str],
     budget: int = COMMENT_BUDGET_BYTES,
 ) -> list[ProgrammeTopic]:
-    """The `size` best topics, each with its contributions in order (within a budget)."""
+    """The `size` best topics, each with its contributions in order (within a budget).
+
+    Each contribution shows its author's display name (`names`, by email key) and their
+    pseudonym (`author_id`): namesakes stay two people, and an erasure finds its own.
+    """
     chosen: list[ProgrammeTopic] = []
     remaining = budget
     for ranked in ranking[:size]:
@@ -87,7 +106,13 @@ def programme_topics(
                 break
             remaining -= cost
             author = names.get(comment.email_key, ANONYMOUS_AUTHOR)
-            comments.append(ProgrammeComment(author=author, comment=comment.comment))
+            comments.append(
+                ProgrammeComment(
+                    author=author,
+                    author_id=person_key(comment.email_key),
+                    comment=comment.comment,
+                )
+            )
         chosen.append(
             ProgrammeTopic(
                 topic_id=topic.topic_id,

@@ -1,75 +1,67 @@
-"""Storage of the programme service (the only module that talks to MongoDB).
+"""Storage of the programme service on MongoDB (the only module that imports PyMongo).
 
-Collections: `topics` (with their proposers and comments), `members` (the projection
-of the registration service's events), `ballots` (one per voter, by email key) and
-`programmes` (every published version, with the anonymous ballots it counted).
-Every call takes the session of the inbox transaction it runs in.
+Collections: `topics` (with their proposers and contributions), `members` (the
+projection of the registration service's events), `ballots` (one per voter, by address
+key) and `programmes` (every published version, with the anonymous ballots it counted).
+Every call runs in the unit of work's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.programme.domain import (
-    Ballot,
-    Comment,
-    MemberState,
-    Proposer,
-    Topic,
-)
-from services.programme.ranking import Ranked
+from services.programme.domain import Ballot, Comment, Member, MemberState, Proposer, Topic
+from services.programme.ranking import Candidate, ProgrammeVersion, Ranked
+from services.programme.unit import Unit
 from shared.mongo import Document
+from shared.storage import Storage
+from shared.unit_of_work import MongoProcessedEvents
 
-Session = AsyncClientSession
+
+class MongoUnit(Unit):
+    """The programme service's repositories, bound to one transaction."""
+
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(MongoProcessedEvents(storage))
+        self.topics = MongoTopics(storage)
+        self.members = MongoMembers(storage)
+        self.ballots = MongoBallots(storage)
+        self.programmes = MongoProgrammes(storage)
 
 
-class ProgrammeRepository:
-    """Topics, members, ballots and programmes of one deployment."""
+async def create_indexes(db: AsyncDatabase[Document]) -> None:
+    """One topic per title key (racing instances converge); one version number per year."""
+    topics = db["topics"]
+    await topics.create_index("key", unique=True)
+    await topics.create_index("proposers.email_key")
+    await topics.create_index("comments.email_key")
+    await db["members"].create_index("email_key", sparse=True)
+    await db["programmes"].create_index([("year", ASCENDING), ("version", ASCENDING)], unique=True)
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._topics = db["topics"]
-        self._members = db["members"]
-        self._ballots = db["ballots"]
-        self._programmes = db["programmes"]
 
-    async def create_indexes(self) -> None:
-        """The unique title key makes racing instances converge on one topic."""
-        await self._topics.create_index("key", unique=True)
-        await self._topics.create_index("proposers.email_key")
-        await self._topics.create_index("comments.email_key")
-        await self._members.create_index("email_key", sparse=True)
-        await self._programmes.create_index(
-            [("year", ASCENDING), ("version", ASCENDING)], unique=True
-        )
+class MongoTopics:
+    def __init__(self, storage: Storage) -> None:
+        self._topics = storage.collection("topics")
 
-    # --- topics --------------------------------------------------------------------
-
-    async def topic_by_key(self, key: str, *, session: Session) -> Topic | None:
-        """The topic whose title has this de-duplication key."""
-        doc = await self._topics.find_one({"key": key}, session=session)
+    async def find(self, topic_id: str) -> Topic | None:
+        doc = await self._topics.find_one({"_id": topic_id})
         return _topic(doc) if doc else None
 
-    async def topic(self, topic_id: str, *, session: Session) -> Topic | None:
-        """A topic by id."""
-        doc = await self._topics.find_one({"_id": topic_id}, session=session)
+    async def find_by_title(self, key: str) -> Topic | None:
+        doc = await self._topics.find_one({"key": key})
         return _topic(doc) if doc else None
 
-    async def topics(self, *, session: Session) -> list[Topic]:
-        """Every topic."""
-        return [_topic(doc) async for doc in self._topics.find({}, session=session)]
+    async def all(self) -> list[Topic]:
+        return [_topic(doc) async for doc in self._topics.find({})]
 
-    async def existing_topic_ids(self, ids: Sequence[str], *, session: Session) -> set[str]:
-        """Which of `ids` name a topic."""
-        cursor = self._topics.find({"_id": {"$in": list(ids)}}, {"_id": 1}, session=session)
+    async def existing(self, topic_ids: Iterable[str]) -> set[str]:
+        cursor = self._topics.find({"_id": {"$in": list(set(topic_ids))}}, {"_id": 1})
         return {doc["_id"] async for doc in cursor}
 
-    async def insert_topic(self, topic: Topic, *, session: Session) -> None:
-        """Store a new topic (DuplicateKeyError when its title key exists)."""
+    async def add(self, topic: Topic) -> None:
         await self._topics.insert_one(
             {
                 "_id": topic.topic_id,
@@ -80,90 +72,73 @@ class ProgrammeRepository:
                 "origin": topic.origin,
                 "proposed_at": topic.proposed_at,
                 "proposers": [_proposer_doc(p) for p in topic.proposers],
-                "comments": [],
-            },
-            session=session,
+                "comments": [_comment_doc(c) for c in topic.comments],
+            }
         )
 
-    async def add_proposer(self, topic: Topic, proposer: Proposer, *, session: Session) -> None:
-        """Attach one more proposer; the topic's date becomes its earliest proposal."""
+    async def add_proposer(self, topic: Topic, proposer: Proposer) -> None:
         update: Document = {"$min": {"proposed_at": proposer.proposed_at}}
         if not topic.proposed_by(proposer.email_key):
             update["$push"] = {"proposers": _proposer_doc(proposer)}
-        await self._topics.update_one({"_id": topic.topic_id}, update, session=session)
+        await self._topics.update_one({"_id": topic.topic_id}, update)
 
-    async def comment_authors(self) -> set[str]:
-        """Email keys of everyone whose contribution a topic holds."""
-        cursor = self._topics.find({}, {"comments.email_key": 1})
-        return {c["email_key"] async for doc in cursor for c in doc.get("comments", [])}
-
-    async def add_comment(self, topic_id: str, comment: Comment, *, session: Session) -> None:
-        """Append a contribution (arrival order)."""
+    async def add_comment(self, topic_id: str, comment: Comment) -> None:
         await self._topics.update_one(
-            {"_id": topic_id},
-            {
-                "$push": {
-                    "comments": {
-                        "event_id": comment.event_id,
-                        "email_key": comment.email_key,
-                        "comment": comment.comment,
-                        "at": comment.at,
-                    }
-                }
-            },
-            session=session,
+            {"_id": topic_id}, {"$push": {"comments": _comment_doc(comment)}}
         )
 
-    # --- members -------------------------------------------------------------------
-
-    async def member(self, member_id: str, *, session: Session) -> MemberState | None:
-        """The projection's state of a member id."""
-        doc = await self._members.find_one({"_id": member_id}, session=session)
-        return MemberState(doc["status"], doc["since"]) if doc else None
-
-    async def member_email_key(self, member_id: str, *, session: Session) -> str | None:
-        """The email key of a member id, if known (and not erased)."""
-        doc = await self._members.find_one({"_id": member_id}, session=session)
-        return doc.get("email_key") if doc else None
-
-    async def save_member(
-        self,
-        member_id: str,
-        state: MemberState,
-        *,
-        email_key: str,
-        name: str | None,
-        session: Session,
-    ) -> None:
-        """Record a member's state with what identifies them (the name, when given)."""
-        fields: Document = {"status": state.status, "since": state.since, "email_key": email_key}
-        if name is not None:
-            fields["name"] = name
-        await self._members.update_one(
-            {"_id": member_id}, {"$set": fields}, upsert=True, session=session
+    async def forget_person(self, email_key: str) -> None:
+        await self._topics.update_many(
+            {"proposers.email_key": email_key},
+            {"$pull": {"proposers": {"email_key": email_key}}},
+        )
+        await self._topics.update_many(
+            {"comments.email_key": email_key},
+            {"$pull": {"comments": {"email_key": email_key}}},
         )
 
-    async def is_active_member(self, email_key: str, *, session: Session) -> bool:
-        """True when a member with this email key is in the group."""
+
+class MongoMembers:
+    def __init__(self, storage: Storage) -> None:
+        self._members = storage.collection("members")
+
+    async def find(self, member_id: str) -> Member | None:
+        doc = await self._members.find_one({"_id": member_id})
+        return _member(doc) if doc else None
+
+    async def save(self, member: Member) -> None:
+        doc: Document = {
+            "_id": member.member_id,
+            "status": member.state.status,
+            "since": member.state.since,
+        }
+        if member.email_key is not None:
+            doc["email_key"] = member.email_key
+        if member.name is not None:
+            doc["name"] = member.name
+        await self._members.replace_one({"_id": member.member_id}, doc, upsert=True)
+
+    async def is_active(self, email_key: str) -> bool:
         query = {"email_key": email_key, "status": "active"}
-        return await self._members.count_documents(query, limit=1, session=session) > 0
+        return await self._members.count_documents(query, limit=1) > 0
 
-    async def member_names(self, *, session: Session) -> dict[str, str]:
-        """Display name by email key of every known (not erased) member."""
-        cursor = self._members.find(
-            {"name": {"$exists": True}}, {"email_key": 1, "name": 1}, session=session
-        )
+    async def names(self) -> dict[str, str]:
+        cursor = self._members.find({"name": {"$exists": True}}, {"email_key": 1, "name": 1})
         return {doc["email_key"]: doc["name"] async for doc in cursor}
 
-    # --- ballots -------------------------------------------------------------------
+    async def forget_person(self, email_key: str) -> None:
+        await self._members.delete_many({"email_key": email_key})
 
-    async def ballot(self, email_key: str, *, session: Session) -> Ballot | None:
-        """A voter's current ballot."""
-        doc = await self._ballots.find_one({"_id": email_key}, session=session)
+
+class MongoBallots:
+    def __init__(self, storage: Storage) -> None:
+        self._ballots = storage.collection("ballots")
+
+    async def find(self, email_key: str) -> Ballot | None:
+        doc = await self._ballots.find_one({"_id": email_key})
         return _ballot(doc) if doc else None
 
-    async def save_ballot(self, ballot: Ballot, *, session: Session) -> None:
-        """Store a ballot, replacing the voter's earlier one."""
+    async def save(self, ballot: Ballot) -> None:
         await self._ballots.replace_one(
             {"_id": ballot.email_key},
             {
@@ -173,86 +148,44 @@ class ProgrammeRepository:
                 "event_id": ballot.event_id,
             },
             upsert=True,
-            session=session,
         )
 
-    async def delete_ballot(self, email_key: str, *, session: Session) -> None:
-        """Withdraw a voter's ballot (the member left)."""
-        await self._ballots.delete_one({"_id": email_key}, session=session)
+    async def remove(self, email_key: str) -> None:
+        await self._ballots.delete_one({"_id": email_key})
 
-    async def ballots(self, *, session: Session) -> list[Ballot]:
-        """Every current ballot."""
-        return [_ballot(doc) async for doc in self._ballots.find({}, session=session)]
+    async def all(self) -> list[Ballot]:
+        return [_ballot(doc) async for doc in self._ballots.find({})]
 
-    # --- programmes ----------------------------------------------------------------
 
-    async def latest_version(self, year: int, *, session: Session) -> int:
-        """The last version published for `year`, 0 when none."""
-        doc = await self._programmes.find_one(
-            {"year": year}, sort=[("version", DESCENDING)], session=session
-        )
-        return int(doc["version"]) if doc else 0
+class MongoProgrammes:
+    def __init__(self, storage: Storage) -> None:
+        self._programmes = storage.collection("programmes")
 
-    async def insert_programme(
-        self,
-        *,
-        programme_id: str,
-        year: int,
-        version: int,
-        event_id: str,
-        ranking: Sequence[Ranked],
-        ballots: Sequence[Sequence[str]],
-        candidates: Sequence[tuple[str, Any]],
-        session: Session,
-    ) -> None:
-        """Store a version (what it counted, without names) and supersede the earlier ones."""
+    async def latest(self, year: int) -> ProgrammeVersion | None:
+        doc = await self._programmes.find_one({"year": year}, sort=[("version", DESCENDING)])
+        return _programme(doc) if doc else None
+
+    async def add(self, programme: ProgrammeVersion) -> None:
         await self._programmes.update_many(
-            {"year": year, "current": True}, {"$set": {"current": False}}, session=session
+            {"year": programme.year, "current": True}, {"$set": {"current": False}}
         )
         await self._programmes.insert_one(
             {
-                "_id": programme_id,
-                "year": year,
-                "version": version,
-                "event_id": event_id,
+                "_id": programme.programme_id,
+                "year": programme.year,
+                "version": programme.version,
+                "event_id": programme.event_id,
                 "current": True,
                 "ranking": [
-                    {"topic_id": r.topic_id, "rank": r.rank, "score": r.score} for r in ranking
+                    {"topic_id": r.topic_id, "rank": r.rank, "score": r.score}
+                    for r in programme.ranking
                 ],
-                "ballots": sorted(list(b) for b in ballots),
+                "ballots": [list(ballot) for ballot in programme.ballots],
                 "candidates": [
-                    {"topic_id": topic_id, "proposed_at": at} for topic_id, at in candidates
+                    {"topic_id": c.topic_id, "proposed_at": c.proposed_at}
+                    for c in programme.candidates
                 ],
-            },
-            session=session,
-        )
-
-    # --- erasure -------------------------------------------------------------------
-
-    async def erase_person(self, email_key: str, *, session: Session) -> None:
-        """Remove a person's proposals' identity, contributions, ballot and member records."""
-        await self._topics.update_many(
-            {"proposers.email_key": email_key},
-            {"$pull": {"proposers": {"email_key": email_key}}},
-            session=session,
-        )
-        await self._topics.update_many(
-            {"comments.email_key": email_key},
-            {"$pull": {"comments": {"email_key": email_key}}},
-            session=session,
-        )
-        await self._ballots.delete_one({"_id": email_key}, session=session)
-        await self._members.delete_many({"email_key": email_key}, session=session)
-
-    async def tombstone_member(
-        self, member_id: str, state: MemberState, *, session: Session
-    ) -> None:
-        """Keep only that a member id was erased (so that a late event cannot revive it)."""
-        await self._members.replace_one(
-            {"_id": member_id},
-            {"_id": member_id, "status": state.status, "since": state.since},
-            upsert=True,
-            session=session,
+            }
         )
 
 
@@ -264,6 +197,15 @@ def _proposer_doc(proposer: Proposer) -> Document:
         "origin": proposer.origin,
         "event_id": proposer.event_id,
         "proposed_at": proposer.proposed_at,
+    }
+
+
+def _comment_doc(comment: Comment) -> Document:
+    return {
+        "event_id": comment.event_id,
+        "email_key": comment.email_key,
+        "comment": comment.comment,
+        "at": comment.at,
     }
 
 
@@ -281,10 +223,33 @@ def _topic(doc: Document) -> Topic:
     )
 
 
+def _member(doc: Document) -> Member:
+    return Member(
+        member_id=doc["_id"],
+        state=MemberState(doc["status"], doc["since"]),
+        email_key=doc.get("email_key"),
+        name=doc.get("name"),
+    )
+
+
 def _ballot(doc: Document) -> Ballot:
     return Ballot(
         email_key=doc["_id"],
         ranking=tuple(doc["ranking"]),
         cast_at=doc["cast_at"],
         event_id=doc.get("event_id", ""),
+    )
+
+
+def _programme(doc: Document) -> ProgrammeVersion:
+    return ProgrammeVersion(
+        programme_id=doc["_id"],
+        year=int(doc["year"]),
+        version=int(doc["version"]),
+        event_id=doc.get("event_id", ""),
+        candidates=tuple(Candidate(c["topic_id"], c["proposed_at"]) for c in doc["candidates"]),
+        ballots=tuple(tuple(ballot) for ballot in doc["ballots"]),
+        ranking=tuple(
+            Ranked(r["topic_id"], int(r["rank"]), int(r["score"])) for r in doc["ranking"]
+        ),
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from faststream.asgi import AsgiFastStream
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.registration import handlers, signups
-from services.registration.common import Clock, Deps
-from services.registration.repository import Repository
+from services.registration import handlers
+from services.registration.handlers import Deps
+from services.registration.repository import MongoUnit, create_indexes
+from services.registration.unit import Unit
+from shared.clock import Clock, system_clock
 from shared.contract.registration import (
     MemberErased,
     MemberLeaveRequested,
@@ -31,13 +31,9 @@ from shared.settings import Settings
 NAME = "registration"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> AsgiFastStream:
     """The registration service's FastStream application (`clock` decides what is past)."""
-    service: Service[Deps] = Service(
+    service: Service[Deps, Unit] = Service(
         NAME,
         settings or Settings(),
         description=(
@@ -53,24 +49,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             MemberLeft,
             MemberErased,
         ],
+        unit=MongoUnit,
     )
 
     service.consume(RegistrationRequested, handlers.register_member)
-    service.consume(SessionSignupRequested, signups.sign_up)
-    service.consume(SessionSignupCancelled, signups.cancel_signup)
+    service.consume(SessionSignupRequested, handlers.sign_up)
+    service.consume(SessionSignupCancelled, handlers.cancel_signup)
     service.consume(MemberLeaveRequested, handlers.leave_group)
-    service.consume(SessionScheduled, signups.track_session)
-    service.consume(SessionRescheduled, signups.track_session)
-    service.consume(SessionCancelled, signups.close_session)
+    service.consume(SessionScheduled, handlers.track_session)
+    service.consume(SessionRescheduled, handlers.track_session)
+    service.consume(SessionCancelled, handlers.close_session)
 
-    async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        repository = Repository(db)
-        await repository.create_indexes()
-        return Deps(
-            inbox=svc.inbox,
-            repository=repository,
-            clock=clock or _now,
-            capacity=svc.settings.session_capacity,
-        )
+    async def setup(svc: Service[Deps, Unit], db: AsyncDatabase[Document]) -> Deps:
+        await create_indexes(db)
+        return Deps(clock=clock or system_clock, capacity=svc.settings.session_capacity)
 
     return service.create_app(setup)

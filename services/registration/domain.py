@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from email_validator import EmailNotValidError, validate_email
+from shared.identity import EmailAddress, InvalidAddress, check_address
 
 Role = Literal["charge_de_mission", "chef_de_projet"]
 Approach = Literal["PAT", "SAT"]
@@ -44,24 +43,6 @@ _APPROACHES: dict[str, Approach] = {
 }
 _MARKUP = re.compile(r"[<>]")
 
-# email-validator's messages, in the French the agents read (most specific first).
-_EMAIL_PROBLEMS: tuple[tuple[str, str], ...] = (
-    ("must have an @-sign", "il manque le signe @"),
-    ("something before the @-sign", "il manque la partie située avant le signe @"),
-    ("something after the @-sign", "il manque le nom de domaine après le signe @"),
-    ("too long", "elle est trop longue"),
-    (
-        "special-use or reserved",
-        "son nom de domaine est réservé et ne peut pas recevoir de courriel",
-    ),
-    ("should have a period", "son nom de domaine est incomplet (il manque un point)"),
-    ("top-level domain", "son nom de domaine n'a pas d'extension valide"),
-    ("two periods in a row", "elle contient deux points à la suite"),
-    ("period", "un point est mal placé"),
-    ("hyphen", "un tiret est mal placé"),
-    ("character", "elle contient des caractères non autorisés"),
-)
-
 
 def _fold(text: str) -> str:
     """Lower case, without accents, every run of other characters turned into one space."""
@@ -82,19 +63,6 @@ def normalise_approach(approach: str) -> Approach | None:
 
 
 @dataclass(frozen=True)
-class EmailAddress:
-    """An address as given (for sending) and its key (for comparing whole addresses)."""
-
-    given: str
-    key: str
-
-    @property
-    def person_key(self) -> str:
-        """A pseudonymous tag for this address (Kafka keys, erasure tags)."""
-        return person_key(self.key)
-
-
-@dataclass(frozen=True)
 class Refusal:
     """Why a request cannot be accepted, with the French explanation for the email."""
 
@@ -102,42 +70,12 @@ class Refusal:
     detail: str
 
 
-def person_key(email_key: str) -> str:
-    """A stable pseudonym of an address key: it never shows the address itself."""
-    return "p-" + hashlib.sha256(email_key.encode()).hexdigest()[:32]
-
-
-def email_key(text: str) -> str:
-    """The comparison key of an address: trimmed and case-insensitive (the whole address)."""
-    return unicodedata.normalize("NFC", text.strip()).lower()
-
-
 def check_email(text: str) -> EmailAddress | Refusal:
-    """Syntax check (email-validator, no DNS look-up); a refusal explains it in French."""
-    given = text.strip()
-    try:
-        valid = validate_email(given, check_deliverability=False)
-    except EmailNotValidError as error:
-        return Refusal("invalid", email_problem(given, str(error)))
-    return EmailAddress(given=given, key=email_key(valid.normalized))
-
-
-def person_tag(email: str) -> str:
-    """The pseudonymous tag of whatever address was given (valid or not)."""
-    address = check_email(email)
-    if isinstance(address, EmailAddress):
-        return address.person_key
-    return person_key(email_key(email))
-
-
-def email_problem(address: str, message: str) -> str:
-    """A French sentence for email-validator's English message."""
-    why = next(
-        (french for english, french in _EMAIL_PROBLEMS if english in message),
-        "sa forme n'est pas reconnue",
-    )
-    shown = address if len(address) <= 120 else address[:117] + "..."
-    return f"L'adresse électronique « {shown} » n'est pas valide : {why}."
+    """The platform's address rule (shared.identity); a refusal explains it in French."""
+    address = check_address(text)
+    if isinstance(address, InvalidAddress):
+        return Refusal("invalid", address.detail)
+    return address
 
 
 def names_refusal(*names: str) -> Refusal | None:
@@ -193,6 +131,11 @@ class SessionView:
     session_id: str
     starts_at: datetime
     cancelled: bool
+
+
+def upcoming(session: SessionView, now: datetime) -> bool:
+    """Places of a session change only before it starts, and never once cancelled."""
+    return not session.cancelled and session.starts_at > now
 
 
 def signup_refusal(session: SessionView | None, *, now: datetime) -> Refusal | None:

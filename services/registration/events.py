@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from services.registration.domain import Refusal, person_tag
+from services.registration.domain import Refusal
 from services.registration.records import Member, Participant
 from shared.contract import CloudEvent
 from shared.contract.registration import (
@@ -24,6 +24,7 @@ from shared.contract.registration import (
     SessionSignupRejected,
     SessionSignupRejectedData,
 )
+from shared.identity import person_key
 
 SOURCE = "urn:caprural:registration"
 
@@ -62,7 +63,7 @@ def registration_rejected(
         }
     )
     return RegistrationRejected.create(
-        data, source=SOURCE, subject=person_tag(email), cause_id=cause.id, time=at
+        data, source=SOURCE, subject=person_key(email), cause_id=cause.id, time=at
     )
 
 

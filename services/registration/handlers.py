@@ -1,41 +1,65 @@
-"""Handlers of members: joining, leaving and erasure (parse, rules, store, publish)."""
+"""Registration handlers: `verb_object(event, uow, deps) -> events to publish`.
+
+Each one checks its request with the pure rules (domain.py), reads and writes through
+the unit of work's repositories, and returns the events it emits; the inbox runs it
+once per event id, in a transaction (shared/inbox.py).
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from services.registration import events
-from services.registration.common import (
-    Deps,
-    Emitted,
-    address_or_poison,
-    step,
+from services.registration.domain import (
+    Refusal,
+    already_enrolled,
+    already_member,
+    check_email,
+    names_refusal,
+    place_for,
+    promotions,
+    screen_registration,
+    signup_refusal,
     upcoming,
 )
-from services.registration.domain import (
-    Applicant,
-    Refusal,
-    already_member,
-    person_tag,
-    screen_registration,
-)
-from services.registration.records import Member
-from services.registration.signups import withdraw
+from services.registration.records import Member, Participant, SessionRecord
+from services.registration.unit import Unit
+from shared.clock import Clock
 from shared.contract import CloudEvent
-from shared.contract.registration import MemberLeaveRequested, RegistrationRequested
-from shared.inbox import Step
+from shared.contract.registration import (
+    MemberLeaveRequested,
+    RegistrationRequested,
+    SessionSignupCancelled,
+    SessionSignupRequested,
+)
+from shared.contract.scheduling import SessionCancelled, SessionRescheduled, SessionScheduled
+from shared.errors import PoisonMessage
+from shared.identity import EmailAddress
 
 logger = logging.getLogger(__name__)
 
+Emitted = list[CloudEvent[Any]]
 
-async def register_member(event: RegistrationRequested, deps: Deps) -> Step:
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers need besides storage, built once by the composition root."""
+
+    clock: Clock
+    capacity: int
+
+
+# --- members -------------------------------------------------------------------------
+
+
+async def register_member(event: RegistrationRequested, uow: Unit, deps: Deps) -> Emitted:
     """member_registered, or registration_rejected (invalid, not_eligible, already_member)."""
     request = event.data
+    now = deps.clock()
     screened = screen_registration(
         email=request.email,
         first_name=request.first_name,
@@ -44,77 +68,208 @@ async def register_member(event: RegistrationRequested, deps: Deps) -> Step:
         approach=request.approach,
         consent=request.consent,
     )
-
-    async def work(session: AsyncClientSession) -> Emitted:
-        now = deps.clock()
-        if isinstance(screened, Refusal):
-            return [reject(screened, at=now)]
-        existing = await deps.repository.find_member(screened.email.key, session=session)
-        if existing is not None and existing.status == "active":
-            return [reject(already_member(), at=now)]
-        member = Member(
-            member_id=existing.member_id if existing else str(uuid.uuid4()),
-            email_key=screened.email.key,
-            email=screened.email.given,
-            first_name=request.first_name,
-            last_name=request.last_name,
-            role=screened.role,
-            organisation=request.organisation,
-            territory=request.territory,
-            approach=screened.approach,
-            topics_of_interest=tuple(request.topics_of_interest),
-            registered_at=now,
-        )
-        await deps.repository.save_member(member, rejoining=existing is not None, session=session)
-        return [events.member_registered(member, cause=event)]
-
-    def reject(refusal: Refusal, *, at: datetime) -> CloudEvent[Any]:
-        return events.registration_rejected(
-            refusal, email=request.email, first_name=request.first_name, cause=event, at=at
-        )
-
-    tag = screened.email.person_key if isinstance(screened, Applicant) else None
-    return step(event, work, deps, keys=[tag or person_tag(request.email)])
+    if isinstance(screened, Refusal):
+        return [_rejected(event, screened, at=now)]
+    existing = await uow.members.find(screened.email.key)
+    if existing is not None and existing.status == "active":
+        return [_rejected(event, already_member(), at=now)]
+    member = Member(
+        member_id=existing.member_id if existing else str(uuid.uuid4()),
+        email_key=screened.email.key,
+        email=screened.email.given,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        role=screened.role,
+        organisation=request.organisation,
+        territory=request.territory,
+        approach=screened.approach,
+        topics_of_interest=tuple(request.topics_of_interest),
+        registered_at=now,
+    )
+    if existing is None:
+        await uow.members.add(member)
+    else:
+        await uow.members.rejoin(member)
+    return [events.member_registered(member, cause=event)]
 
 
-async def leave_group(event: MemberLeaveRequested, deps: Deps) -> Step:
+async def leave_group(event: MemberLeaveRequested, uow: Unit, deps: Deps) -> Emitted:
     """member_left (withdrawn from upcoming sessions); with erase, also member_erased."""
     request = event.data
-    address = address_or_poison(request.email)
+    address = _existing_person(request.email)
+    now = deps.clock()
+    member = await uow.members.find(address.key)
+    if member is None or (member.status == "left" and not request.erase):
+        logger.info("leave request for no active member: no effect", extra={"event_id": event.id})
+        return []
+    emitted: Emitted = []
+    if member.status == "active":
+        holdings = await uow.participants.of_person(address.key)
+        known = await uow.sessions.find_many(p.session_id for p in holdings)
+        for participant in holdings:
+            record = known.get(participant.session_id)
+            if record is not None and upcoming(record.view, now):
+                await uow.sessions.lock(participant.session_id)
+                emitted += await _withdraw(
+                    participant, reason="member_left", cause=event, uow=uow, deps=deps, now=now
+                )
+        emitted.append(events.member_left(member, erase=request.erase, cause=event, at=now))
+        await uow.members.mark_left(member.member_id, at=now)
+    if request.erase:
+        await uow.members.erase(member.member_id, at=now)
+        await uow.participants.forget_person(address.key)
+        emitted.append(events.member_erased(member, cause=event, at=now))
+        # Once member_erased is out, every stored output naming the person is emptied,
+        # this event's own record included: a redelivery has nothing left to publish.
+        uow.erase_once_published(address.key)
+    return emitted
 
-    async def work(session: AsyncClientSession) -> Emitted:
-        now = deps.clock()
-        repository = deps.repository
-        member = await repository.find_member(address.key, session=session)
-        if member is None or (member.status == "left" and not request.erase):
-            logger.info(
-                "leave request for no active member: no effect", extra={"event_id": event.id}
-            )
-            return []
-        emitted: Emitted = []
-        if member.status == "active":
-            holdings = await repository.participations(address.key, session=session)
-            known = await repository.sessions({p.session_id for p in holdings}, session=session)
-            for participant in holdings:
-                record = known.get(participant.session_id)
-                if record is not None and upcoming(record, now):
-                    await repository.lock_session(participant.session_id, session=session)
-                    emitted += await withdraw(
-                        participant,
-                        reason="member_left",
-                        cause=event,
-                        deps=deps,
-                        session=session,
-                        now=now,
-                    )
-            emitted.append(events.member_left(member, erase=request.erase, cause=event, at=now))
-            await repository.mark_left(member.member_id, at=now, session=session)
-        if request.erase:
-            await repository.erase_member(member, at=now, session=session)
-            emitted.append(events.member_erased(member, cause=event, at=now))
-        return emitted
 
-    # Once member_erased is published, every stored output that names the person is
-    # scrubbed, this event's own record included: a redelivery has nothing to publish.
-    keys = [address.person_key]
-    return step(event, work, deps, keys=keys, others=True, forget=keys)
+# --- places --------------------------------------------------------------------------
+
+
+async def sign_up(event: SessionSignupRequested, uow: Unit, deps: Deps) -> Emitted:
+    """participant_enrolled (a place, or the waitlist) or session_signup_rejected."""
+    request = event.data
+    now = deps.clock()
+    address = check_email(request.email)
+    outcome: CloudEvent[Any] | Refusal | None = (
+        address
+        if isinstance(address, Refusal)
+        else names_refusal(request.first_name, request.last_name)
+    )
+    if outcome is None and isinstance(address, EmailAddress):
+        outcome = await _enrol(event, address, uow=uow, deps=deps, now=now)
+    if isinstance(outcome, Refusal):
+        refused = events.signup_rejected(
+            outcome,
+            session_id=request.session_id,
+            email=request.email,
+            first_name=request.first_name,
+            cause=event,
+            at=now,
+        )
+        return [refused]
+    assert outcome is not None
+    return [outcome]
+
+
+async def _enrol(
+    event: SessionSignupRequested, address: EmailAddress, *, uow: Unit, deps: Deps, now: datetime
+) -> CloudEvent[Any] | Refusal:
+    request = event.data
+    locked = await uow.sessions.lock(request.session_id)
+    refusal = signup_refusal(locked[1].view if locked else None, now=now)
+    if refusal is not None or locked is None:
+        return refusal or already_enrolled()
+    if await uow.participants.find(request.session_id, address.key):
+        return already_enrolled()
+    enrolled, waitlisted = await uow.participants.count_places(request.session_id)
+    place = place_for(enrolled=enrolled, waitlisted=waitlisted, capacity=deps.capacity)
+    participant = Participant(
+        participant_id=str(uuid.uuid4()),
+        session_id=request.session_id,
+        email_key=address.key,
+        email=address.given,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        organisation=request.organisation,
+        status=place.status,
+        rank=locked[0],
+        signed_up_at=now,
+        is_member=await uow.members.is_active(address.key),
+    )
+    await uow.participants.add(participant)
+    return events.participant_enrolled(
+        participant, cause=event, at=now, waitlist_position=place.waitlist_position
+    )
+
+
+async def cancel_signup(event: SessionSignupCancelled, uow: Unit, deps: Deps) -> Emitted:
+    """participant_withdrawn, and the first waitlisted person promoted to the free place."""
+    request = event.data
+    address = _existing_person(request.email)
+    now = deps.clock()
+    participant = await uow.participants.find(request.session_id, address.key)
+    if participant is None:
+        return []  # not signed up, or already withdrawn
+    locked = await uow.sessions.lock(request.session_id)
+    if locked is None or not upcoming(locked[1].view, now):
+        return []  # the session is over: its history stays as it was
+    return await _withdraw(
+        participant, reason="cancelled_by_participant", cause=event, uow=uow, deps=deps, now=now
+    )
+
+
+async def _withdraw(
+    participant: Participant,
+    *,
+    reason: events.WithdrawalReason,
+    cause: CloudEvent[Any],
+    uow: Unit,
+    deps: Deps,
+    now: datetime,
+) -> Emitted:
+    """Free the place (the session is locked by the caller) and promote who comes next."""
+    await uow.participants.remove(participant.participant_id)
+    emitted: Emitted = [
+        events.participant_withdrawn(participant, reason=reason, cause=cause, at=now)
+    ]
+    enrolled, waitlisted = await uow.participants.count_places(participant.session_id)
+    due = promotions(enrolled=enrolled, waitlisted=waitlisted, capacity=deps.capacity)
+    if due:
+        for person in await uow.participants.waitlist(participant.session_id, limit=due):
+            await uow.participants.promote(person.participant_id)
+            emitted.append(events.participant_enrolled(person, cause=cause, at=now, promoted=True))
+    return emitted
+
+
+# --- the sessions projection ----------------------------------------------------------
+
+
+async def track_session(
+    event: SessionScheduled | SessionRescheduled, uow: Unit, deps: Deps
+) -> Emitted:
+    """Keep the latest state of a session (the highest ICS sequence wins)."""
+    data = event.data
+    incoming = SessionRecord(data.session_id, data.starts_at, data.ends_at, data.sequence)
+    stored = await uow.sessions.find(data.session_id)
+    if stored is None or (not stored.cancelled and stored.sequence <= incoming.sequence):
+        await uow.sessions.save(incoming)
+    return []
+
+
+async def close_session(event: SessionCancelled, uow: Unit, deps: Deps) -> Emitted:
+    """The session is cancelled: every participant is withdrawn (reason session_cancelled)."""
+    data = event.data
+    now = deps.clock()
+    stored = await uow.sessions.find(data.session_id)
+    sequence = max(data.sequence, stored.sequence if stored else 0)
+    await uow.sessions.save(
+        SessionRecord(data.session_id, data.starts_at, data.ends_at, sequence, cancelled=True)
+    )
+    people = await uow.participants.of_session(data.session_id)
+    await uow.participants.clear_session(data.session_id)
+    return [
+        events.participant_withdrawn(p, reason="session_cancelled", cause=event, at=now)
+        for p in people
+    ]
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _rejected(event: RegistrationRequested, refusal: Refusal, *, at: datetime) -> CloudEvent[Any]:
+    request = event.data
+    return events.registration_rejected(
+        refusal, email=request.email, first_name=request.first_name, cause=event, at=at
+    )
+
+
+def _existing_person(email: str) -> EmailAddress:
+    """The valid address of a request that names an existing person, else poison."""
+    address = check_email(email)
+    if isinstance(address, Refusal):
+        # The address stays out of the error: it ends up in headers and logs.
+        raise PoisonMessage("data.email: not a valid address (no such person can exist)")
+    return address

@@ -1,7 +1,8 @@
-"""Storage of the registration service (the only module that talks to MongoDB).
+"""Storage of the registration service on MongoDB (the only module that imports PyMongo).
 
-Every write takes the Inbox's transaction session, so that a handler's effects and the
-record of the event that caused them commit together.
+Collections: `members` (one per address key), `erased_members` (tombstones), `sessions`
+(the projection of the scheduling service's facts) and `participants` (one per person
+and session). Every call runs in the unit of work's transaction.
 """
 
 from __future__ import annotations
@@ -12,199 +13,145 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registration.records import Member, Participant, SessionRecord
-from shared.inbox import COLLECTION as PROCESSED_EVENTS
+from services.registration.unit import Unit
 from shared.mongo import Document
+from shared.storage import Storage
+from shared.unit_of_work import MongoProcessedEvents
 
-Session = AsyncClientSession
+
+class MongoUnit(Unit):
+    """The registration service's repositories, bound to one transaction."""
+
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(MongoProcessedEvents(storage))
+        self.members = MongoMembers(storage)
+        self.sessions = MongoSessions(storage)
+        self.participants = MongoParticipants(storage)
 
 
-class Repository:
-    """Members, erased-member tombstones, the sessions projection and participants."""
+async def create_indexes(db: AsyncDatabase[Document]) -> None:
+    """One member per address key; one place per person and session."""
+    await db["members"].create_index("email_key", unique=True)
+    participants = db["participants"]
+    await participants.create_index(
+        [("session_id", ASCENDING), ("email_key", ASCENDING)], unique=True
+    )
+    await participants.create_index(
+        [("session_id", ASCENDING), ("status", ASCENDING), ("rank", ASCENDING)]
+    )
+    await participants.create_index("email_key")
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._members = db["members"]
-        self._erased = db["erased_members"]
-        self._sessions = db["sessions"]
-        self._participants = db["participants"]
-        self._processed = db[PROCESSED_EVENTS]
 
-    async def create_indexes(self) -> None:
-        """One member per address key; one place per person and session."""
-        await self._members.create_index("email_key", unique=True)
-        await self._participants.create_index(
-            [("session_id", ASCENDING), ("email_key", ASCENDING)], unique=True
-        )
-        await self._participants.create_index(
-            [("session_id", ASCENDING), ("status", ASCENDING), ("rank", ASCENDING)]
-        )
-        await self._participants.create_index("email_key")
+class MongoMembers:
+    def __init__(self, storage: Storage) -> None:
+        self._members = storage.collection("members")
+        self._erased = storage.collection("erased_members")
 
-    # --- members -------------------------------------------------------------------
-
-    async def find_member(self, email_key: str, *, session: Session) -> Member | None:
-        """The stored member (active or left) with this address key."""
-        doc = await self._members.find_one({"email_key": email_key}, session=session)
+    async def find(self, email_key: str) -> Member | None:
+        doc = await self._members.find_one({"email_key": email_key})
         return _member(doc) if doc else None
 
-    async def is_active_member(self, email_key: str, *, session: Session) -> bool:
-        """True when this address belongs to an active member."""
-        found = await self._members.count_documents(
-            {"email_key": email_key, "status": "active"}, limit=1, session=session
-        )
-        return found > 0
+    async def is_active(self, email_key: str) -> bool:
+        query = {"email_key": email_key, "status": "active"}
+        return await self._members.count_documents(query, limit=1) > 0
 
-    async def save_member(self, member: Member, *, rejoining: bool, session: Session) -> None:
-        """Insert a new member, or replace the record of a former member joining again."""
-        doc = _member_doc(member)
-        if rejoining:
-            await self._members.replace_one({"_id": member.member_id}, doc, session=session)
-        else:
-            await self._members.insert_one(doc, session=session)
+    async def add(self, member: Member) -> None:
+        await self._members.insert_one(_member_doc(member))
 
-    async def mark_left(self, member_id: str, *, at: datetime, session: Session) -> None:
-        """The member left (their data is kept until an erasure is asked for)."""
+    async def rejoin(self, member: Member) -> None:
+        await self._members.replace_one({"_id": member.member_id}, _member_doc(member))
+
+    async def mark_left(self, member_id: str, *, at: datetime) -> None:
         await self._members.update_one(
-            {"_id": member_id}, {"$set": {"status": "left", "left_at": at}}, session=session
+            {"_id": member_id}, {"$set": {"status": "left", "left_at": at}}
         )
 
-    async def erase_member(self, member: Member, *, at: datetime, session: Session) -> None:
-        """Delete every personal datum of the member; keep only the pseudonymous id."""
-        await self._members.delete_one({"_id": member.member_id}, session=session)
-        await self._participants.delete_many({"email_key": member.email_key}, session=session)
+    async def erase(self, member_id: str, *, at: datetime) -> None:
+        await self._members.delete_one({"_id": member_id})
         await self._erased.replace_one(
-            {"_id": member.member_id},
-            {"_id": member.member_id, "erased_at": at},
-            upsert=True,
-            session=session,
+            {"_id": member_id}, {"_id": member_id, "erased_at": at}, upsert=True
         )
 
-    # --- sessions ------------------------------------------------------------------
 
-    async def find_session(self, session_id: str, *, session: Session) -> SessionRecord | None:
-        """The known session, if any."""
-        doc = await self._sessions.find_one({"_id": session_id}, session=session)
+class MongoSessions:
+    def __init__(self, storage: Storage) -> None:
+        self._sessions = storage.collection("sessions")
+
+    async def find(self, session_id: str) -> SessionRecord | None:
+        doc = await self._sessions.find_one({"_id": session_id})
         return _session(doc) if doc else None
 
-    async def sessions(self, ids: Iterable[str], *, session: Session) -> dict[str, SessionRecord]:
-        """Known sessions among `ids`."""
-        cursor = self._sessions.find({"_id": {"$in": list(ids)}}, session=session)
+    async def find_many(self, session_ids: Iterable[str]) -> dict[str, SessionRecord]:
+        cursor = self._sessions.find({"_id": {"$in": sorted(set(session_ids))}})
         return {doc["_id"]: _session(doc) async for doc in cursor}
 
-    async def save_session(self, record: SessionRecord, *, session: Session) -> None:
-        """Store the session's latest state (the caller decided it is newer)."""
-        await self._sessions.update_one(
-            {"_id": record.session_id},
-            {
-                "$set": {
-                    "starts_at": record.starts_at,
-                    "ends_at": record.ends_at,
-                    "sequence": record.sequence,
-                    "cancelled": record.cancelled,
-                }
-            },
-            upsert=True,
-            session=session,
-        )
+    async def save(self, record: SessionRecord) -> None:
+        fields = {
+            "starts_at": record.starts_at,
+            "ends_at": record.ends_at,
+            "sequence": record.sequence,
+            "cancelled": record.cancelled,
+        }
+        await self._sessions.update_one({"_id": record.session_id}, {"$set": fields}, upsert=True)
 
-    async def lock_session(
-        self, session_id: str, *, session: Session
-    ) -> tuple[int, SessionRecord] | None:
-        """The session with its next sign-up rank, or None when unknown.
-
-        The increment makes concurrent changes to one session's places conflict, so
-        that the transactions touching them run one after the other.
-        """
+    async def lock(self, session_id: str) -> tuple[int, SessionRecord] | None:
         doc = await self._sessions.find_one_and_update(
-            {"_id": session_id},
-            {"$inc": {"signups": 1}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
+            {"_id": session_id}, {"$inc": {"signups": 1}}, return_document=ReturnDocument.AFTER
         )
         return (int(doc["signups"]), _session(doc)) if doc else None
 
-    # --- participants --------------------------------------------------------------
 
-    async def find_participant(
-        self, session_id: str, email_key: str, *, session: Session
-    ) -> Participant | None:
-        """This person's place or waitlist position in the session, if any."""
-        doc = await self._participants.find_one(
-            {"session_id": session_id, "email_key": email_key}, session=session
-        )
+class MongoParticipants:
+    def __init__(self, storage: Storage) -> None:
+        self._participants = storage.collection("participants")
+
+    async def find(self, session_id: str, email_key: str) -> Participant | None:
+        doc = await self._participants.find_one({"session_id": session_id, "email_key": email_key})
         return _participant(doc) if doc else None
 
-    async def count_places(self, session_id: str, *, session: Session) -> tuple[int, int]:
-        """(enrolled, waitlisted) in the session."""
+    async def count_places(self, session_id: str) -> tuple[int, int]:
         counts = {"enrolled": 0, "waitlisted": 0}
         cursor = await self._participants.aggregate(
             [
                 {"$match": {"session_id": session_id}},
                 {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-            ],
-            session=session,
+            ]
         )
         async for row in cursor:
             counts[row["_id"]] = int(row["n"])
         return counts["enrolled"], counts["waitlisted"]
 
-    async def add_participant(self, participant: Participant, *, session: Session) -> None:
-        """Hold a place or a waitlist position (unique per person and session)."""
-        await self._participants.insert_one(_participant_doc(participant), session=session)
+    async def add(self, participant: Participant) -> None:
+        await self._participants.insert_one(_participant_doc(participant))
 
-    async def remove_participant(self, participant_id: str, *, session: Session) -> None:
-        """Give the place up: nothing of the person stays in the session."""
-        await self._participants.delete_one({"_id": participant_id}, session=session)
+    async def remove(self, participant_id: str) -> None:
+        await self._participants.delete_one({"_id": participant_id})
 
-    async def waitlist(self, session_id: str, *, limit: int, session: Session) -> list[Participant]:
-        """The first `limit` people on the session's waitlist, in order."""
-        cursor = (
-            self._participants.find(
-                {"session_id": session_id, "status": "waitlisted"}, session=session
-            )
-            .sort("rank", ASCENDING)
-            .limit(limit)
-        )
+    async def waitlist(self, session_id: str, *, limit: int) -> list[Participant]:
+        query = {"session_id": session_id, "status": "waitlisted"}
+        cursor = self._participants.find(query).sort("rank", ASCENDING).limit(limit)
         return [_participant(doc) async for doc in cursor]
 
-    async def promote(self, participant_id: str, *, session: Session) -> None:
-        """Move a waitlisted person to a place."""
+    async def promote(self, participant_id: str) -> None:
         await self._participants.update_one(
-            {"_id": participant_id}, {"$set": {"status": "enrolled"}}, session=session
+            {"_id": participant_id}, {"$set": {"status": "enrolled"}}
         )
 
-    async def participations(self, email_key: str, *, session: Session) -> list[Participant]:
-        """Every place or waitlist position this person holds."""
-        cursor = self._participants.find({"email_key": email_key}, session=session)
+    async def of_person(self, email_key: str) -> list[Participant]:
+        return [_participant(d) async for d in self._participants.find({"email_key": email_key})]
+
+    async def of_session(self, session_id: str) -> list[Participant]:
+        cursor = self._participants.find({"session_id": session_id}).sort("rank", ASCENDING)
         return [_participant(doc) async for doc in cursor]
 
-    async def participants(self, session_id: str, *, session: Session) -> list[Participant]:
-        """Everyone holding a place or a waitlist position in the session, in order."""
-        cursor = self._participants.find({"session_id": session_id}, session=session).sort(
-            "rank", ASCENDING
-        )
-        return [_participant(doc) async for doc in cursor]
+    async def clear_session(self, session_id: str) -> None:
+        await self._participants.delete_many({"session_id": session_id})
 
-    async def clear_session(self, session_id: str, *, session: Session) -> None:
-        """Remove every participant of the session."""
-        await self._participants.delete_many({"session_id": session_id}, session=session)
-
-    # --- erasure tags ---------------------------------------------------------------
-
-    async def tag_processed(self, event_id: str, keys: Iterable[str]) -> None:
-        """Tag an inbox record with more personal-data keys, so `Inbox.forget` finds it.
-
-        `Inbox.process` takes its keys before the work runs; the people a withdrawal
-        promotes are only known after. Idempotent; the handler runs it before its
-        offset is committed, so a crash in between re-tags on redelivery.
-        """
-        await self._processed.update_one(
-            {"_id": event_id, "erased": {"$ne": True}},
-            {"$addToSet": {"keys": {"$each": sorted(set(keys))}}},
-        )
+    async def forget_person(self, email_key: str) -> None:
+        await self._participants.delete_many({"email_key": email_key})
 
 
 def _member_doc(member: Member) -> Document:

@@ -1,10 +1,4 @@
-"""Scheduling service wiring: every topic it reads and writes.
-
-Reads: session_schedule_requested, session_reschedule_requested,
-session_cancel_requested, programme_published.
-Writes: session_scheduled, session_rescheduled, session_cancelled, session_rejected,
-session_reminder_due (the last one from the reminder timer).
-"""
+"""Scheduling service wiring: every topic it reads and writes, and the reminder timer."""
 
 from __future__ import annotations
 
@@ -14,9 +8,16 @@ from faststream.asgi import AsgiFastStream
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.scheduling import handlers
-from services.scheduling.handlers import Clock, Deps, system_clock
-from services.scheduling.repository import Repository
-from services.scheduling.timer import run_reminder_timer
+from services.scheduling.handlers import Deps
+from services.scheduling.repository import (
+    MongoDueReminders,
+    MongoSessions,
+    MongoUnit,
+    create_indexes,
+)
+from services.scheduling.timer import ReminderTimer, run_reminder_timer
+from services.scheduling.unit import Unit
+from shared.clock import Clock, system_clock
 from shared.contract.programme import ProgrammePublished
 from shared.contract.scheduling import (
     SessionCancelled,
@@ -31,13 +32,14 @@ from shared.contract.scheduling import (
 from shared.mongo import Document
 from shared.service import Service
 from shared.settings import Settings
+from shared.storage import Storage
 
 NAME = "scheduling"
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> AsgiFastStream:
     """The scheduling service's FastStream application; `clock` replaces the real time."""
-    service: Service[Deps] = Service(
+    service: Service[Deps, Unit] = Service(
         NAME,
         settings or Settings(),
         description=(
@@ -52,24 +54,29 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             SessionRejected,
             SessionReminderDue,
         ],
+        unit=MongoUnit,
     )
 
     service.consume(SessionScheduleRequested, handlers.schedule_session)
     service.consume(SessionRescheduleRequested, handlers.reschedule_session)
     service.consume(SessionCancelRequested, handlers.cancel_session)
     service.consume(ProgrammePublished, handlers.apply_programme)
-    service.background(run_reminder_timer)
+    service.background(lambda deps: run_reminder_timer(deps.timer))
 
-    async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        repository = Repository(db)
-        await repository.create_indexes()
+    async def setup(svc: Service[Deps, Unit], db: AsyncDatabase[Document]) -> Deps:
+        await create_indexes(db)
+        now = clock or system_clock
+        outside_transactions = Storage(db)
+        timer = ReminderTimer(
+            reminders=MongoDueReminders(outside_transactions),
+            sessions=MongoSessions(outside_transactions),
+            publisher=svc.publisher,
+            clock=now,
+            owner=f"{NAME}-{uuid.uuid4().hex[:12]}",
+            poll_seconds=svc.settings.reminder_poll_seconds,
+        )
         return Deps(
-            repository=repository,
-            publish=svc.publisher.publish,
-            clock=clock or system_clock,
-            webconference_base_url=svc.settings.webconference_base_url,
-            instance_id=f"{NAME}-{uuid.uuid4().hex[:12]}",
-            reminder_poll_seconds=svc.settings.reminder_poll_seconds,
+            clock=now, webconference_base_url=svc.settings.webconference_base_url, timer=timer
         )
 
     return service.create_app(setup)

@@ -1,148 +1,131 @@
-"""Storage of the scheduling service (the only module that talks to MongoDB).
+"""Storage of the scheduling service on MongoDB (the only module that imports PyMongo).
 
-Collections: `sessions` (one document per session), `reminders` (one per session,
-kind and sequence: the durable timer's state), `programmes` (the latest version
-applied per year) and `calendar` (one document every slot-changing transaction
-updates, so that two concurrent transactions cannot both pass the overlap check:
-the second gets a write conflict and is retried on the first one's result).
+Collections: `sessions` (one document per session), `reminders` (one per session, kind
+and sequence: the durable timer's state), `programmes` (the latest version applied per
+year) and `calendar` (one document every slot-changing transaction updates, so that two
+concurrent transactions cannot both pass the overlap check: the second gets a write
+conflict and is retried on the first one's result).
+
+The unit of work's repositories (`MongoUnit`) run in its transaction; the reminder
+timer's store (`MongoDueReminders`) and its session reader are built on a `Storage`
+without a session, by the composition root.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
 from pymongo import ASCENDING, ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.scheduling.cadence import Slot
 from services.scheduling.domain import ReminderKind, Session
+from services.scheduling.unit import Reminder, ReminderEnd, Unit
 from shared.mongo import Document
-
-Tx = AsyncClientSession | None
-ReminderEnd = Literal["done", "void", "missed", "superseded"]
-
-
-@dataclass(frozen=True)
-class Reminder:
-    """A reminder claimed by this instance's timer."""
-
-    reminder_id: str
-    session_id: str
-    kind: ReminderKind
-    sequence: int
-    due_at: datetime
-    owner: str
+from shared.storage import Storage
+from shared.unit_of_work import MongoProcessedEvents
 
 
-class Repository:
-    """Sessions, reminders and programme versions of the scheduling service."""
+class MongoUnit(Unit):
+    """The scheduling service's repositories, bound to one transaction."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._sessions = db["sessions"]
-        self._reminders = db["reminders"]
-        self._programmes = db["programmes"]
-        self._calendar = db["calendar"]
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(MongoProcessedEvents(storage))
+        self.sessions = MongoSessions(storage)
+        self.programmes = MongoProgrammes(storage)
+        self.reminders = MongoReminders(storage)
 
-    async def create_indexes(self) -> None:
-        """Indexes for the overlap check, the programme merge and the timer."""
-        await self._sessions.create_index([("status", ASCENDING), ("starts_at", ASCENDING)])
-        await self._sessions.create_index([("status", ASCENDING), ("year", ASCENDING)])
-        await self._sessions.create_index("programme_year", sparse=True)
-        await self._reminders.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
-        await self._reminders.create_index("session_id")
 
-    # --- sessions ----------------------------------------------------------------
+async def create_indexes(db: AsyncDatabase[Document]) -> None:
+    """Indexes for the overlap check, the programme merge and the timer."""
+    sessions = db["sessions"]
+    await sessions.create_index([("status", ASCENDING), ("starts_at", ASCENDING)])
+    await sessions.create_index([("status", ASCENDING), ("year", ASCENDING)])
+    await sessions.create_index("programme_year", sparse=True)
+    reminders = db["reminders"]
+    await reminders.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+    await reminders.create_index("session_id")
 
-    async def lock_calendar(self, *, session: Tx) -> None:
-        """Serialise slot-changing transactions (see the module docstring)."""
-        await self._calendar.update_one(
-            {"_id": "calendar"}, {"$inc": {"version": 1}}, upsert=True, session=session
-        )
 
-    async def get(self, session_id: str, *, session: Tx = None) -> Session | None:
-        """A session by id."""
-        doc = await self._sessions.find_one({"_id": session_id}, session=session)
+class MongoSessions:
+    def __init__(self, storage: Storage) -> None:
+        self._sessions = storage.collection("sessions")
+        self._calendar = storage.collection("calendar")
+
+    async def find(self, session_id: str) -> Session | None:
+        doc = await self._sessions.find_one({"_id": session_id})
         return _session(doc) if doc else None
 
-    async def overlapping(self, slot: Slot, *, session: Tx) -> list[Session]:
-        """Live sessions sharing time with `slot`."""
+    async def lock_calendar(self) -> None:
+        await self._calendar.update_one({"_id": "calendar"}, {"$inc": {"version": 1}}, upsert=True)
+
+    async def overlapping(self, slot: Slot) -> list[Session]:
         query = {
             "status": "scheduled",
             "starts_at": {"$lt": slot.ends_at},
             "ends_at": {"$gt": slot.starts_at},
         }
-        return [_session(d) async for d in self._sessions.find(query, session=session)]
+        return [_session(doc) async for doc in self._sessions.find(query)]
 
-    async def live_in_year(self, year: int, *, session: Tx) -> list[Session]:
-        """Live sessions taking place in a year or planned by its programme, earliest first."""
+    async def live_in_year(self, year: int) -> list[Session]:
         query = {"status": "scheduled", "$or": [{"year": year}, {"programme_year": year}]}
-        cursor = self._sessions.find(query, session=session).sort("starts_at", ASCENDING)
-        return [_session(d) async for d in cursor]
+        cursor = self._sessions.find(query).sort([("starts_at", ASCENDING), ("_id", ASCENDING)])
+        return [_session(doc) async for doc in cursor]
 
-    async def save(self, item: Session, *, session: Tx) -> None:
-        """Insert or replace a session."""
+    async def save(self, session: Session) -> None:
         await self._sessions.replace_one(
-            {"_id": item.session_id}, _session_doc(item), upsert=True, session=session
+            {"_id": session.session_id}, _session_doc(session), upsert=True
         )
 
-    # --- programme versions ------------------------------------------------------
 
-    async def programme_version(self, year: int, *, session: Tx) -> int:
-        """The latest version applied for `year` (0 if none)."""
-        doc = await self._programmes.find_one({"_id": year}, session=session)
+class MongoProgrammes:
+    def __init__(self, storage: Storage) -> None:
+        self._programmes = storage.collection("programmes")
+
+    async def applied_version(self, year: int) -> int:
+        doc = await self._programmes.find_one({"_id": year})
         return int(doc["version"]) if doc else 0
 
-    async def save_programme_version(
-        self, year: int, *, version: int, programme_id: str, session: Tx
-    ) -> None:
-        """Record that a version was applied."""
+    async def applied(self, year: int, *, version: int, programme_id: str) -> None:
         await self._programmes.replace_one(
-            {"_id": year},
-            {"version": version, "programme_id": programme_id},
-            upsert=True,
-            session=session,
+            {"_id": year}, {"version": version, "programme_id": programme_id}, upsert=True
         )
 
-    # --- reminders ---------------------------------------------------------------
 
-    async def plan_reminders(
-        self,
-        item: Session,
-        due: Sequence[tuple[ReminderKind, datetime]],
-        *,
-        session: Tx,
-    ) -> None:
-        """Void the session's pending reminders; plan `due` for its current sequence."""
+class MongoReminders:
+    def __init__(self, storage: Storage) -> None:
+        self._reminders = storage.collection("reminders")
+
+    async def plan(self, session: Session, due: Sequence[tuple[ReminderKind, datetime]]) -> None:
         await self._reminders.update_many(
-            {"session_id": item.session_id, "status": {"$in": ["pending", "claimed"]}},
+            {"session_id": session.session_id, "status": {"$in": ["pending", "claimed"]}},
             {"$set": {"status": "void"}},
-            session=session,
         )
         for kind, at in due:
-            reminder_id = f"{item.session_id}/{kind}/{item.sequence}"
             doc = {
-                "session_id": item.session_id,
+                "session_id": session.session_id,
                 "kind": kind,
-                "sequence": item.sequence,
+                "sequence": session.sequence,
                 "due_at": at,
                 "status": "pending",
             }
             await self._reminders.replace_one(
-                {"_id": reminder_id}, doc, upsert=True, session=session
+                {"_id": _reminder_id(session, kind)}, doc, upsert=True
             )
+
+
+class MongoDueReminders:
+    """The reminder timer's store: on a `Storage` without a session."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._reminders = storage.collection("reminders")
 
     async def claim_due(
         self, *, now: datetime, owner: str, wall_clock: datetime, lease: timedelta
     ) -> Reminder | None:
-        """Atomically take the earliest reminder due at `now`, or one whose claim expired.
-
-        `now` is the business clock (injectable); leases run on the wall clock, so that
-        a claim left by a crashed instance is taken over after `lease`.
-        """
+        # `now` is the business clock (injectable); leases run on the wall clock, so that
+        # a claim left by a crashed instance is taken over once its lease is over.
         doc = await self._reminders.find_one_and_update(
             {
                 "$or": [
@@ -165,39 +148,42 @@ class Repository:
             owner=owner,
         )
 
-    async def finish(self, reminder: Reminder, status: ReminderEnd) -> None:
-        """Close a claim; no effect if the claim was lost or voided meanwhile."""
+    async def finish(self, reminder: Reminder, end: ReminderEnd) -> None:
         await self._reminders.update_one(
             {"_id": reminder.reminder_id, "status": "claimed", "owner": reminder.owner},
-            {"$set": {"status": status}, "$unset": {"lease_until": ""}},
+            {"$set": {"status": end}, "$unset": {"lease_until": ""}},
         )
 
     async def release(self, reminder: Reminder) -> None:
-        """Give a claim back, to be retried at the next poll."""
         await self._reminders.update_one(
             {"_id": reminder.reminder_id, "status": "claimed", "owner": reminder.owner},
             {"$set": {"status": "pending"}, "$unset": {"lease_until": "", "owner": ""}},
         )
 
 
-def _session_doc(item: Session) -> Document:
+def _reminder_id(session: Session, kind: ReminderKind) -> str:
+    """One reminder per session, kind and sequence."""
+    return f"{session.session_id}/{kind}/{session.sequence}"
+
+
+def _session_doc(session: Session) -> Document:
     return {
-        "topic_id": item.topic_id,
-        "title": item.title,
-        "question": item.question,
-        "starts_at": item.slot.starts_at,
-        "ends_at": item.slot.ends_at,
-        "year": item.year,
-        "join_url": item.join_url,
-        "sequence": item.sequence,
-        "status": item.status,
-        "programme_year": item.programme_year,
-        "pinned": item.pinned,
-        "cancel_reason": item.cancel_reason,
+        "topic_id": session.topic_id,
+        "title": session.title,
+        "question": session.question,
+        "starts_at": session.slot.starts_at,
+        "ends_at": session.slot.ends_at,
+        "year": session.year,
+        "join_url": session.join_url,
+        "sequence": session.sequence,
+        "status": session.status,
+        "programme_year": session.programme_year,
+        "pinned": session.pinned,
+        "cancel_reason": session.cancel_reason,
     }
 
 
-def _session(doc: dict[str, Any]) -> Session:
+def _session(doc: Document) -> Session:
     return Session(
         session_id=doc["_id"],
         topic_id=doc.get("topic_id"),

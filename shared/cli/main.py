@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import urllib.request
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from shared.contract import EVENTS
 from shared.deadletters import REPLAY_GROUP, read_dead_letters, replay
+from shared.errors import readable
 from shared.kafka import ensure_topics
 from shared.publishing import build_event, parse_payload, publish_events
 from shared.settings import Settings
@@ -34,8 +36,13 @@ def _dev(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     try:
         event = build_event(args.type, parse_payload(args.payload), subject=args.subject)
+    except ValidationError as error:
+        print("refused, the fields at fault:", file=sys.stderr)
+        for line in readable(error).splitlines():
+            print(f"  {line}", file=sys.stderr)
+        return 2
     except (ValueError, KeyError, OSError) as error:
-        print(f"rejected: {error}", file=sys.stderr)
+        print(f"refused: {error}", file=sys.stderr)
         return 2
     asyncio.run(publish_events(Settings(), [event]))
     print(f"published {event.type} {event.id}")
@@ -68,7 +75,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from services.notifications.preview import write_previews
+    from services.notifications.emails.preview import write_previews
 
     paths = write_previews(args.folder)
     print(f"wrote {len(paths)} files under {args.folder}")
@@ -81,18 +88,13 @@ def _dlq(args: argparse.Namespace) -> int:
     group = REPLAY_GROUP if args.action == "replay" or args.pending else None
     letters = asyncio.run(read_dead_letters(settings, types, group=group))
     for letter in letters:
+        attempts = letter.headers.get("x-dlq-attempts", "1")
         print(
-            json.dumps(
-                {
-                    "dlq": letter.dlq_topic,
-                    "partition": letter.partition,
-                    "offset": letter.offset,
-                    "source": letter.source_topic,
-                    "error": letter.error,
-                },
-                ensure_ascii=False,
-            )
+            f"{letter.dlq_topic} [{letter.partition}] @{letter.offset} "
+            f"(from {letter.source_topic}, {attempts} attempt(s))"
         )
+        for line in letter.error.splitlines() or ["(no reason recorded)"]:
+            print(f"    {line}")
     if args.action == "replay":
         count = asyncio.run(replay(settings, letters))
         print(f"replayed {count} message(s) to their source topics")

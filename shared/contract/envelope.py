@@ -18,13 +18,16 @@ ID_NAMESPACE = uuid.UUID("6f1d4a52-3c1e-5b8a-9a57-2f4c0e6b7d10")
 """Namespace of the deterministic ids (uuid5) of derived events."""
 
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+_JSON_CONTENT_TYPE = r"^\s*(application/json|text/json|application/[A-Za-z0-9.+-]*\+json)\s*(;.*)?$"
 _MAX_EXTENSIONS = 10
+_MAX_EXTENSION_LENGTH = 500
 
 
 class Data(BaseModel):
-    """Base of every event payload: frozen, and strict about unknown fields."""
+    """Base of every event payload: frozen; unknown fields are ignored (a tolerant
+    reader: producers may add fields first), never kept."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
 
 DataT = TypeVar("DataT", bound=Data)
@@ -45,9 +48,16 @@ class CloudEvent(BaseModel, Generic[DataT]):
     source: str = Field(
         min_length=1, max_length=500, description="URI-reference of the producing system."
     )
-    time: Timestamp = Field(description="When the fact happened (RFC 3339, with an offset).")
-    datacontenttype: Literal["application/json"] = Field(
-        default="application/json", description="Always application/json."
+    time: Timestamp = Field(
+        default_factory=lambda: datetime.now(UTC),
+        description="When the fact happened (RFC 3339, with an offset). Optional: when "
+        "absent, the Kafka record's timestamp.",
+    )
+    datacontenttype: str = Field(
+        default="application/json",
+        pattern=_JSON_CONTENT_TYPE,
+        description="The data's media type: JSON (application/json, with or without "
+        "parameters, or any +json type). Optional: absent means JSON.",
     )
     subject: Identifier | None = Field(
         default=None, description="The aggregate id (member email, topic id, session id)."
@@ -61,17 +71,27 @@ class CloudEvent(BaseModel, Generic[DataT]):
         if literal:
             cls.event_type = literal[0]
 
-    @model_validator(mode="after")
-    def _extensions_are_valid(self) -> Self:
-        extra = self.model_extra or {}
-        if len(extra) > _MAX_EXTENSIONS:
-            raise ValueError(f"at most {_MAX_EXTENSIONS} extension attributes")
-        for name, value in extra.items():
-            if not _EXTENSION_NAME.match(name):
-                raise ValueError(f"invalid extension attribute name {name!r}")
-            if not isinstance(value, str | int | bool) or len(str(value)) > 200:
-                raise ValueError(f"extension attribute {name!r} must be a short scalar")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_valid_extensions(cls, value: Any) -> Any:
+        """Extension attributes are kept when they are what CloudEvents allows (a short
+        lower-case name, a short scalar value), and dropped otherwise: never refused."""
+        if not isinstance(value, dict):
+            return value
+        kept: dict[str, Any] = {}
+        extensions = 0
+        for name, item in value.items():
+            if name in cls.model_fields:
+                kept[name] = item
+            elif (
+                extensions < _MAX_EXTENSIONS
+                and _EXTENSION_NAME.match(name)
+                and isinstance(item, str | int | bool)
+                and len(str(item)) <= _MAX_EXTENSION_LENGTH
+            ):
+                kept[name] = item
+                extensions += 1
+        return kept
 
     @property
     def key(self) -> bytes | None:

@@ -77,6 +77,11 @@ class ProgrammeComment(Data):
     """A contribution carried into the programme."""
 
     author: Name = Field(description="Author's display name.")
+    author_id: Identifier | None = Field(
+        default=None,
+        description="The author's pseudonym (a digest of their address, never the address): "
+        "what lets every service erase an erased person's words, whatever their name.",
+    )
     comment: LongText = Field(description="The contribution.")
 
 

@@ -56,3 +56,11 @@ def texts(value: Any) -> Iterator[str]:
         yield value.decode("utf-8", errors="replace")
     else:
         yield str(value)
+
+
+def event(event_type: str, data: dict[str, Any], **envelope: Any) -> Any:
+    """A contract event of `event_type` carrying `data` (validated, a fresh id)."""
+    from shared.contract import event_model
+    from tests.harness.kafka import cloudevent
+
+    return event_model(event_type).model_validate(cloudevent(event_type, data, **envelope))

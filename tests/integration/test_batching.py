@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract.programme import BallotRejected, BallotRejectedData, TopicCommented
 from shared.errors import PoisonMessage
-from shared.inbox import Step
 from shared.mongo import Document
 from shared.service import Service
+from shared.storage import Storage
+from shared.unit_of_work import MongoProcessedEvents, UnitOfWork
 from tests.harness.kafka import eventually
 from tests.harness.services import running
 
@@ -23,38 +23,36 @@ pytestmark = pytest.mark.integration
 
 @dataclass(frozen=True)
 class Deps:
-    db: AsyncDatabase[Document]
+    pass
 
 
-async def note_comment(event: TopicCommented, deps: Deps) -> Step:
-    """Store a comment; `poison` and `bug` comments fail on purpose."""
+class ToyUnit(UnitOfWork):
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(MongoProcessedEvents(storage))
+        self.comments = storage.collection("comments")
 
-    async def work(session: AsyncClientSession) -> list[Any]:
-        await deps.db.comments.insert_one(
-            {"_id": event.id, "text": event.data.comment}, session=session
-        )
-        if event.data.comment == "poison":
-            raise PoisonMessage("this comment can never be stored")
-        if event.data.comment == "bug":
-            raise KeyError("a bug")
-        data = BallotRejectedData(email=event.data.email, reason="not_member", detail="test")
-        return [
-            BallotRejected.create(
-                data, source="urn:test", subject=event.data.email, cause_id=event.id
-            )
-        ]
 
-    return Step(event, work)
+async def note_comment(event: TopicCommented, uow: ToyUnit, deps: Deps) -> list[Any]:
+    """Store a comment; `poison` and `bug` comments fail on purpose (after a write)."""
+    await uow.comments.insert_one({"_id": event.id, "text": event.data.comment})
+    if event.data.comment == "poison":
+        raise PoisonMessage("this comment can never be stored")
+    if event.data.comment == "bug":
+        raise KeyError("a bug")
+    data = BallotRejectedData(email=event.data.email, reason="not_member", detail="test")
+    return [
+        BallotRejected.create(data, source="urn:test", subject=event.data.email, cause_id=event.id)
+    ]
 
 
 def toy_app(settings):
-    service: Service[Deps] = Service(
-        "toy", settings, description="Batch test.", publishes=[BallotRejected]
+    service: Service[Deps, ToyUnit] = Service(
+        "toy", settings, description="Batch test.", publishes=[BallotRejected], unit=ToyUnit
     )
     service.consume(TopicCommented, note_comment)
 
-    async def setup(svc: Service[Deps], db: AsyncDatabase[Document]) -> Deps:
-        return Deps(db=db)
+    async def setup(svc: Service[Deps, ToyUnit], db: AsyncDatabase[Document]) -> Deps:
+        return Deps()
 
     return service.create_app(setup)
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from services.registration.app import create_app as registration_app
-from shared.inbox import COLLECTION
+from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.kafka import eventually
 from tests.harness.services import ServiceProcess, running
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.notifications.deliveries import FOLLOW_CHUNKS, delivery_documents, next_chunk
 from services.notifications.domain import Recipient
-from services.notifications.outbox import Dispatch, delivery_docs
-from services.notifications.repository import FOLLOW_CHUNKS, next_chunk
+from services.notifications.records import Dispatch
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -24,7 +24,7 @@ def dispatch(count: int) -> Dispatch:
 
 
 def test_a_fan_out_is_stored_in_chunks_in_the_order_decided():
-    _, docs = delivery_docs(dispatch(250), now=NOW, chunk=100, batch="b", order=1000)
+    _, docs = delivery_documents(dispatch(250), now=NOW, chunk=100, batch="b", order=1000)
     assert [d["batch"] for d in docs[::100]] == ["b/0", "b/1", "b/2"]
     assert sum(d["batch"] == "b/2" for d in docs) == 50
     assert [d["order"] for d in docs] == list(range(1000, 1250))

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.notifications.deliveries import MongoDeliveries
 from services.notifications.domain import Recipient
-from services.notifications.outbox import Dispatch
-from services.notifications.repository import Repository
+from services.notifications.records import Dispatch
+from services.notifications.repository import create_indexes
+from shared.storage import Storage
 from tests.notifications.builders import token
 
 pytestmark = pytest.mark.integration
@@ -18,8 +20,8 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 async def test_a_delivery_claimed_before_the_erasure_is_scrubbed_once_settled(settings, mongo):
     db = mongo[settings.database_name("notifications")]
-    repo = Repository(db)
-    await repo.create_indexes()
+    await create_indexes(db)
+    repo = MongoDeliveries(Storage(db))
     camille = Recipient(f"camille-{token()}@cc-exemple.fr", "Camille", "Martin")
     welcome = Dispatch(
         kind="welcome",
@@ -30,12 +32,12 @@ async def test_a_delivery_claimed_before_the_erasure_is_scrubbed_once_settled(se
         recipients=(camille,),
         personal_keys=(camille.key,),
     )
-    await repo.add(welcome, now=NOW, session=None)
+    await repo.plan(welcome, now=NOW)
     claimed, _ = await repo.claim(now=NOW, owner="sender-a", lease=timedelta(minutes=2))
     assert [d.recipient for d in claimed] == [camille]
     assert not claimed[0].erase_after_send  # the sender's copy knows nothing of what follows
 
-    await repo.erase_person(camille.key, session=None)  # processed while it is being sent
+    await repo.erase_person(camille.key)  # processed while it is being sent
     sent = {"status": "sent", "finished_at": NOW, "announced": True, "subject": "Bienvenue"}
     assert await repo.finish_many([(claimed[0], sent)], owner="sender-a") == 1
     stored = await db.deliveries.find_one({"_id": claimed[0].delivery_id})

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from services.notifications.app import create_app
-from services.notifications.french import slot
+from services.notifications.emails.french import slot
+from shared.identity import person_key
 from tests.harness.kafka import eventually
 from tests.harness.mail import received_by, wait_for_mail
 from tests.harness.services import running
@@ -111,8 +112,9 @@ async def _no_traces(db, needles: list[str]) -> bool:
     return await personal_traces(db, needles) == []
 
 
-def programme(year: int, version: int, *, author: str) -> dict[str, Any]:
-    """programme_published data: one topic, with a contribution by `author`."""
+def programme(year: int, version: int, *, author: str, address: str) -> dict[str, Any]:
+    """programme_published data: one topic, with a contribution by `author` (whose
+    pseudonym is the programme's way of naming them)."""
     return {
         "programme_id": f"prog-{year}-{version}-{token()}",
         "year": year,
@@ -126,7 +128,13 @@ def programme(year: int, version: int, *, author: str) -> dict[str, Any]:
                 "question": "Comment préserver le foncier ?",
                 "rank": 1,
                 "score": 6,
-                "comments": [{"author": author, "comment": "Retour du Pays Voironnais"}],
+                "comments": [
+                    {
+                        "author": author,
+                        "author_id": person_key(address),
+                        "comment": "Retour du Pays Voironnais",
+                    }
+                ],
             }
         ],
     }
@@ -144,14 +152,18 @@ async def test_a_late_member_receives_the_programme_once_and_an_erasure_forgets_
     async with running(create_app, settings):
         await publisher.event("member_registered", member(dana, first_name="Dana"))
         await wait_for_mail(mail, dana)  # the welcome
-        current = await publisher.event("programme_published", programme(year, 2, author=author))
+        current = await publisher.event(
+            "programme_published", programme(year, 2, author=author, address=camille)
+        )
         await eventually(
             lambda: db["programmes"].find_one({"_id": year, "version": 2}),
             timeout=60,
             message="version 2 kept",
         )
         # Version 1, read late (another partition): superseded, sent to nobody.
-        stale = await publisher.event("programme_published", programme(year, 1, author=author))
+        stale = await publisher.event(
+            "programme_published", programme(year, 1, author=author, address=camille)
+        )
         await eventually(
             lambda: db["processed_events"].find_one({"_id": stale["id"]}),
             timeout=60,

@@ -10,10 +10,10 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from services.notifications.domain import Recipient
-from services.notifications.letters import letter_for
-from services.notifications.mime import WIRE, build_message, message_id
-from services.notifications.rendering import Renderer
-from services.notifications.samples import CAMILLE, sample_cause
+from services.notifications.emails.letters import letter_for
+from services.notifications.emails.mime import WIRE, build_message, message_id
+from services.notifications.emails.rendering import Renderer
+from services.notifications.emails.samples import CAMILLE, sample_cause
 
 DATE = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
 FROM = "Cap Rural <pat@caprural.org>"

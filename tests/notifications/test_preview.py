@@ -5,7 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from typing import get_args
 
-from services.notifications.preview import main, write_previews
+from services.notifications.emails.preview import main, write_previews
 from shared.contract.notifications import EmailKind
 from tests.notifications.wellformed import assert_well_formed
 

@@ -9,9 +9,9 @@ from typing import get_args
 import pytest
 
 from services.notifications.domain import Recipient
-from services.notifications.letters import Cause, LetterError, letter_for
-from services.notifications.rendering import Renderer, RenderError, environment
-from services.notifications.samples import CAMILLE, sample_cause
+from services.notifications.emails.letters import Cause, LetterError, letter_for
+from services.notifications.emails.rendering import Renderer, RenderError, environment
+from services.notifications.emails.samples import CAMILLE, sample_cause
 from shared.contract.notifications import EmailKind
 from shared.contract.programme import Person, TopicAcceptedData
 from tests.notifications.wellformed import assert_well_formed

@@ -14,13 +14,13 @@ from services.notifications.domain import (
     RetryPolicy,
     address_problem,
     delivery_id,
-    email_key,
     header_safe,
     is_newer_session,
     outcome_of_code,
     signup_kind,
     unique_recipients,
 )
+from shared.identity import email_key
 
 
 def test_addresses_are_compared_trimmed_and_case_insensitively():
@@ -61,7 +61,10 @@ def test_an_address_that_cannot_be_sent_to_is_explained():
     assert address_problem("pat@caprural.test") is None
     problem = address_problem("pas-une-adresse")
     assert problem is not None
-    assert problem.startswith("adresse invalide")
+    assert "n'est pas valide : il manque le signe @" in problem
+    reserved = address_problem("camille@cc-exemple.local")  # one rule with registration's
+    assert reserved is not None
+    assert "réservé" in reserved
 
 
 @settings(deadline=None)

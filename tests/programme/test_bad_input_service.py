@@ -7,7 +7,7 @@ import json
 import pytest
 
 from services.programme.app import create_app
-from shared.inbox import COLLECTION
+from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.kafka import eventually
 from tests.harness.services import running
 from tests.programme.builders import proposal
@@ -46,7 +46,10 @@ async def test_poison_messages_go_to_the_dlq_and_the_next_good_event_is_processe
         injected = await publisher.event(
             "topic_proposed", proposal("Titre\r\nBcc: x@y.fr"), validate=False
         )
-        good = await publisher.event("topic_proposed", proposal("Logistique alimentaire"))
+        # A field the contract does not know yet is ignored (a tolerant reader).
+        good = await publisher.event(
+            "topic_proposed", {**proposal("Logistique alimentaire"), "priority": "haute"}
+        )
         orphan = await publisher.event(
             "topic_commented", {"topic_id": "nope", "email": "a@b.fr", "comment": "?"}
         )
@@ -78,8 +81,10 @@ async def test_poison_messages_go_to_the_dlq_and_the_next_good_event_is_processe
     }
     assert "no topic has been proposed yet" in reasons[too_early["id"]]
     assert "no letter or digit" in reasons[no_letters["id"]]
+    # Contract violations name the field at fault, one readable line each.
+    assert reasons[injected["id"]].startswith("data.title: ")
     assert "single line" in reasons[injected["id"]]
     assert "unknown topic 'nope'" in reasons[orphan["id"]]
-    assert "ranking" in reasons[empty_ballot["id"]]
+    assert reasons[empty_ballot["id"]].startswith("data.ranking: ")
     assert await db["topics"].count_documents({}) == 1
     assert await db[COLLECTION].count_documents({"_id": good["id"]}) == 1

@@ -15,15 +15,13 @@ from services.programme.domain import (
     Topic,
     author_names,
     check_ballot,
-    display_name,
-    email_key,
     member_transition,
     new_topic,
-    person_tag,
     supersedes,
     title_key,
     topic_id_for,
 )
+from shared.identity import display_name, email_key, person_key
 
 T0 = datetime(2020, 1, 21, 9, 0, tzinfo=UTC)
 
@@ -71,14 +69,19 @@ def test_spacing_and_punctuation_between_words_never_change_the_key(words, separ
     assert title_key(separator.join(words)) == title_key("".join(words))
 
 
+# The identity rules the programme relies on (shared.identity).
+
+
 def test_addresses_are_compared_trimmed_and_case_insensitively():
     assert email_key("  Camille.Martin@CC-Exemple.FR ") == "camille.martin@cc-exemple.fr"
 
 
-def test_a_person_tag_never_contains_the_address():
-    tag = person_tag("camille@cc-exemple.fr")
-    assert "camille" not in tag
-    assert tag == person_tag("camille@cc-exemple.fr")
+def test_the_pseudonym_of_an_address_key_is_the_pseudonym_of_the_address():
+    # What lets the programme name people by the address keys it stores (erasure).
+    pseudonym = person_key("  Camille@CC-Exemple.fr")
+    assert pseudonym == person_key(email_key("  Camille@CC-Exemple.fr"))
+    assert pseudonym.startswith("p-")
+    assert "camille" not in pseudonym
 
 
 def test_display_names_are_bounded():

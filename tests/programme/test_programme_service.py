@@ -9,7 +9,8 @@ import pytest
 from services.programme.app import create_app
 from services.programme.domain import ANONYMOUS_AUTHOR, topic_id_for
 from services.programme.ranking import Candidate, Ranked, rank_topics
-from shared.inbox import COLLECTION
+from shared.identity import person_key
+from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.kafka import eventually
 from tests.harness.services import running
 from tests.programme.builders import member, proposal, unique_email
@@ -105,8 +106,12 @@ async def test_members_ballots_rank_the_programme_and_a_new_publication_replaces
     ]
     assert data["topics"][0]["title"] == "Foncier agricole"
     assert data["topics"][0]["comments"] == [
-        {"author": "Camille Martin", "comment": comment["comment"]},
-        {"author": ANONYMOUS_AUTHOR, "comment": "Et l'eau ?"},
+        {
+            "author": "Camille Martin",
+            "author_id": person_key(voters[0]),
+            "comment": comment["comment"],
+        },
+        {"author": ANONYMOUS_AUTHOR, "author_id": person_key(outsider), "comment": "Et l'eau ?"},
     ]
     published = reader.events("programme_published")
     # The redelivered first request re-published version 1, byte for byte.

@@ -17,31 +17,52 @@ from datetime import UTC, datetime
 import pytest
 
 from services.programme import handlers
+from services.programme.domain import Topic
 from services.programme.handlers import Deps
-from services.programme.repository import ProgrammeRepository
+from services.programme.repository import MongoTopics, MongoUnit, create_indexes
+from services.programme.unit import Unit
 from shared.contract.programme import TopicProposed
-from shared.inbox import Inbox
+from shared.inbox import Done, Inbox, Step
+from shared.storage import Storage
 from tests.harness.kafka import cloudevent
 from tests.programme.builders import proposal
 
 pytestmark = pytest.mark.integration
 
 
-class RacingRepository(ProgrammeRepository):
-    """The real repository, holding the first look-ups until every racer has made one."""
+class Race:
+    """Holds the racers' first look-ups until every racer has made one."""
 
-    def __init__(self, db, racers: int) -> None:
-        super().__init__(db)
+    def __init__(self, racers: int) -> None:
         self._barrier = asyncio.Barrier(racers)
         self._first_lookups = racers
 
-    async def topic_by_key(self, key, *, session):
-        found = await super().topic_by_key(key, session=session)
+    async def after_lookup(self) -> None:
         if self._first_lookups > 0:
             self._first_lookups -= 1
             async with asyncio.timeout(20):
                 await self._barrier.wait()
+
+
+class RacingTopics(MongoTopics):
+    """The real topics, whose title look-ups wait for the race."""
+
+    def __init__(self, storage: Storage, race: Race) -> None:
+        super().__init__(storage)
+        self._race = race
+
+    async def find_by_title(self, key: str) -> Topic | None:
+        found = await super().find_by_title(key)
+        await self._race.after_lookup()
         return found
+
+
+class RacingUnit(MongoUnit):
+    """The real unit of work, with racing topics (one per transaction attempt)."""
+
+    def __init__(self, storage: Storage, race: Race) -> None:
+        super().__init__(storage)
+        self.topics = RacingTopics(storage, race)
 
 
 async def test_concurrent_proposals_of_one_title_make_one_topic_with_every_proposer(
@@ -55,10 +76,11 @@ async def test_concurrent_proposals_of_one_title_make_one_topic_with_every_propo
         "Sujet-disputé",
         "sujet disputé",
     ]
-    inbox, repository = Inbox(mongo, db), RacingRepository(db, racers=len(variants))
+    race = Race(racers=len(variants))
+    inbox: Inbox[Unit] = Inbox(mongo, db, lambda storage: RacingUnit(storage, race))
     await inbox.create_indexes()
-    await repository.create_indexes()
-    deps = Deps(inbox=inbox, repository=repository, clock=lambda: datetime.now(UTC))
+    await create_indexes(db)
+    deps = Deps(clock=lambda: datetime.now(UTC))
     events = [
         TopicProposed.model_validate(
             cloudevent(
@@ -69,11 +91,15 @@ async def test_concurrent_proposals_of_one_title_make_one_topic_with_every_propo
         )
         for n, title in enumerate(variants)
     ]
-    steps = [await handlers.accept_topic(event, deps) for event in events]
 
-    results = await asyncio.gather(*(inbox.process_batch([step]) for step in steps))
+    def step(event: TopicProposed) -> Step[Unit]:
+        return Step(event, lambda uow: handlers.accept_topic(event, uow, deps))
 
-    accepted = [emission for [emissions] in results for emission in emissions]
+    results = await asyncio.gather(*(inbox.process([step(event)]) for event in events))
+
+    done = [outcome for [outcome] in results if isinstance(outcome, Done)]
+    assert len(done) == len(variants)
+    accepted = [emission for outcome in done for emission in outcome.outputs]
     assert len(accepted) == len(variants)
     topic = await db["topics"].find_one({})
     assert await db["topics"].count_documents({}) == 1

@@ -15,6 +15,7 @@ from services.programme.ranking import (
     programme_topics,
     rank_topics,
 )
+from shared.identity import person_key
 
 T0 = datetime(2020, 1, 21, 9, 0, tzinfo=UTC)
 
@@ -157,6 +158,8 @@ def test_the_programme_lists_as_many_topics_as_sessions_with_comments_in_order()
         ("Camille Martin", "premier"),
         (ANONYMOUS_AUTHOR, "second"),
     ]
+    # Every author carries their pseudonym, named or not: namesakes stay two people.
+    assert [c.author_id for c in chosen[1].comments] == [person_key("a@x.fr"), person_key("b@x.fr")]
     assert chosen[0].title == "Titre t1"
 
 

@@ -7,7 +7,7 @@ import pytest
 from services.programme.app import create_app
 from services.programme.domain import topic_id_for
 from services.programme.seed import INTERVIEW_TOPICS, seed
-from shared.inbox import COLLECTION
+from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.kafka import eventually
 from tests.harness.services import running
 from tests.programme.builders import proposal

@@ -9,8 +9,8 @@ import pytest
 
 from services.registration.app import create_app
 from shared.contract import derived_id
-from shared.inbox import COLLECTION
 from shared.settings import Settings
+from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.data import registration
 from tests.harness.kafka import eventually
 from tests.harness.services import running
@@ -181,5 +181,5 @@ async def test_an_erased_member_leaves_no_personal_data_in_any_collection(
         leaks = [name for name, text in after.items() if value.lower() in text]
         assert leaks == [], f"{value!r} still stored in {leaks}"
     assert tombstone["_id"] == member_id
-    assert b"invalid email address" in letter.headers["x-dlq-error"]
+    assert b"data.email: not a valid address" in letter.headers["x-dlq-error"]
     assert set(tombstone) == {"_id", "erased_at"}

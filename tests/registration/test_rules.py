@@ -12,19 +12,17 @@ from hypothesis import strategies as st
 
 from services.registration.domain import (
     Applicant,
-    EmailAddress,
     Place,
     Refusal,
     SessionView,
-    check_email,
     normalise_approach,
     normalise_role,
-    person_tag,
     place_for,
     promotions,
     screen_registration,
     signup_refusal,
 )
+from shared.identity import EmailAddress
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -143,78 +141,6 @@ def test_apostrophes_and_hyphens_in_names_are_fine():
 
 
 # --- addresses -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("address", "fragment"),
-    [
-        ("camille.martin", "il manque le signe @"),
-        ("@cc-exemple.fr", "avant le signe @"),
-        ("camille@", "après le signe @"),
-        ("camille@localhost", "nom de domaine"),
-        ("camille..martin@cc-exemple.fr", "deux points à la suite"),
-        ("camille martin@cc-exemple.fr", "caractères non autorisés"),
-        ("camille@cc-exemple.test", "réservé"),
-    ],
-)
-def test_an_invalid_address_is_explained_in_french(address, fragment):
-    refusal = check_email(address)
-    assert isinstance(refusal, Refusal)
-    assert refusal.reason == "invalid"
-    assert refusal.detail.startswith(f"L'adresse électronique « {address} » n'est pas valide")
-    assert fragment in refusal.detail
-
-
-def test_addresses_are_compared_whole_and_case_insensitively_but_kept_as_given():
-    first = check_email("Camille.Martin@CC-Exemple.fr")
-    second = check_email("  camille.martin@cc-exemple.FR ")
-    assert isinstance(first, EmailAddress)
-    assert isinstance(second, EmailAddress)
-    assert first.key == second.key
-    assert first.given == "Camille.Martin@CC-Exemple.fr"
-
-
-def test_addresses_differing_only_by_a_dot_or_a_plus_are_different_people():
-    addresses = [
-        "camille.martin@cc-exemple.fr",
-        "camillemartin@cc-exemple.fr",
-        "camille.martin+pat@cc-exemple.fr",
-    ]
-    keys = {
-        address.key for address in map(check_email, addresses) if isinstance(address, EmailAddress)
-    }
-    assert len(keys) == 3
-
-
-local_parts = st.from_regex(r"[a-z][a-z0-9._-]{0,20}[a-z0-9]", fullmatch=True).filter(
-    lambda s: ".." not in s
-)
-
-
-@hypothesis_settings(deadline=None)  # the first call loads IDNA tables; CPU is shared
-@given(local=local_parts, flips=st.lists(st.booleans(), min_size=40, max_size=40))
-def test_any_casing_of_an_address_has_the_same_key_and_tag(local, flips):
-    address = f"{local}@cc-exemple.fr"
-    shouted = "".join(c.upper() if flip else c for c, flip in zip(address, flips, strict=False))
-    shouted += address[len(shouted) :]
-    original, variant = check_email(address), check_email(shouted)
-    assert isinstance(original, EmailAddress)
-    assert isinstance(variant, EmailAddress)
-    assert original.key == variant.key
-    assert person_tag(address) == person_tag(shouted) == original.person_key
-    assert original.key not in original.person_key  # a hash: "@" never appears in hex
-
-
-@hypothesis_settings(deadline=None)  # the first call loads IDNA tables; CPU is shared
-@given(text=st.text(max_size=300))
-def test_any_text_is_either_an_address_or_a_french_refusal(text):
-    outcome = check_email(text)
-    if isinstance(outcome, Refusal):
-        assert outcome.detail.startswith("L'adresse électronique")
-        assert len(outcome.detail) <= 500
-    else:
-        assert "@" in outcome.key
-    assert person_tag(text).startswith("p-")
 
 
 @hypothesis_settings(deadline=None)  # the first call loads IDNA tables; CPU is shared

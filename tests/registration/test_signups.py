@@ -194,5 +194,5 @@ async def test_bad_sign_ups_go_to_the_dlq_and_the_next_good_one_is_processed(
         [cancel_letter] = await reader.wait_for_dlq("session_signup_cancelled")
 
     assert enrolled["data"]["email"] == good["email"]
-    assert b"invalid email address" in cancel_letter.headers["x-dlq-error"]
+    assert b"data.email: not a valid address" in cancel_letter.headers["x-dlq-error"]
     assert reader.events("session_signup_rejected") == []

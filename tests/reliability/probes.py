@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from shared.inbox import COLLECTION
 from shared.settings import Settings
+from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.infra import MailServer
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 

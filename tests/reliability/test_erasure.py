@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from shared.inbox import COLLECTION
 from shared.settings import SERVICES
+from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.data import member, registration, texts
 from tests.harness.kafka import Publisher, Tap, eventually, wait_until
 from tests.harness.mail import received_by

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from shared.contract import dlq_topic_name, topic_name
-from shared.inbox import COLLECTION
 from shared.settings import Settings
+from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.kafka import Publisher, Tap, eventually
 from tests.reliability.fuzz import (
     CONSUMERS,

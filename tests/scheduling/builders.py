@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from services.scheduling.cadence import PARIS, Slot
 from services.scheduling.domain import Session
+
+WEBCONFERENCE = "https://visio.example.org"
+"""The webconference base URL of the handler tests."""
 
 
 def paris(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
@@ -40,10 +43,6 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        """Move time forward."""
-        self.now += delta
 
     def set(self, moment: datetime) -> None:
         """Jump to a moment."""

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from services.scheduling.cadence import default_launch
 from services.scheduling.domain import Session
-from services.scheduling.programme import ProgrammePlan, Topic, launch_of, plan_programme
+from services.scheduling.programme_plan import ProgrammePlan, Topic, launch_of, plan_programme
 from tests.scheduling.builders import paris, session, slot
 
 LAUNCH = slot(2020, 1, 21)

@@ -1,4 +1,5 @@
-"""A published programme becomes sessions on the bimonthly cadence; new versions update them."""
+"""A published programme through Kafka becomes sessions on the bimonthly cadence; new
+versions update them, a redelivery changes nothing (the merge rules: test_handlers.py)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,4 @@ async def test_the_2020_launch_and_programme_give_the_third_tuesdays_and_version
     assert len(ids) == 7
     assert reader.events("session_rejected") == []
     assert dead.headers["x-dlq-reason"] == b"poison"
+    assert b"data: Field required" in dead.headers["x-dlq-error"].split(b"\n")

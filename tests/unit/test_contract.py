@@ -75,13 +75,31 @@ def test_overlong_strings_are_refused_with_the_field_named():
     assert "at most 200" in str(error.value)
 
 
-def test_unknown_data_fields_are_refused_but_extension_attributes_are_kept():
-    with pytest.raises(ValidationError, match="extra"):
-        RegistrationRequested.model_validate(envelope(data={**DATA, "admin": True}))
-    event = RegistrationRequested.model_validate(envelope(traceparent="00-abc-def-01"))
+def test_unknown_data_fields_are_ignored_never_kept():
+    event = RegistrationRequested.model_validate(envelope(data={**DATA, "phone": "0600000000"}))
+    assert "phone" not in event.data.model_dump()
+    assert b"0600000000" not in event.to_json()
+
+
+def test_extension_attributes_are_kept_and_invalid_ones_dropped_never_refused():
+    event = RegistrationRequested.model_validate(
+        envelope(traceparent="00-abc-def-01", **{"Bad-Name": "x", "big": "y" * 600})
+    )
     assert event.model_extra == {"traceparent": "00-abc-def-01"}
-    with pytest.raises(ValidationError, match="extension attribute"):
-        RegistrationRequested.model_validate(envelope(**{"Bad-Name": "x"}))
+
+
+def test_time_and_datacontenttype_are_optional():
+    bare = envelope()
+    del bare["time"]
+    event = RegistrationRequested.model_validate(bare)
+    assert event.time.tzinfo is not None
+    assert event.datacontenttype == "application/json"
+    with_charset = RegistrationRequested.model_validate(
+        envelope(datacontenttype="application/json; charset=utf-8")
+    )
+    assert with_charset.datacontenttype.startswith("application/json")
+    with pytest.raises(ValidationError, match="datacontenttype"):
+        RegistrationRequested.model_validate(envelope(datacontenttype="text/xml"))
 
 
 def test_consent_must_be_a_real_boolean():

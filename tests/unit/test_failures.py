@@ -9,8 +9,8 @@ from aiokafka.errors import KafkaConnectionError
 from pydantic import BaseModel, ValidationError
 from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 
-from shared.dlq import RetryPolicy
 from shared.errors import PoisonMessage, TransientFailure, is_poison, is_transient
+from shared.middleware import RetryPolicy
 
 
 class Model(BaseModel):

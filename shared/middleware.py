@@ -12,7 +12,7 @@ A FastStream middleware around every subscriber of a service:
   its reason, so that one bad message never blocks its partition for ever.
 
 Batch consumers (shared/consumer.py) dead-letter individual records themselves with
-`DeadLetters`, and only hand the middleware transient failures.
+`DeadLetters` (shared/deadletters.py), and only hand the middleware transient failures.
 """
 
 from __future__ import annotations
@@ -20,26 +20,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import traceback
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
 from faststream import BaseMiddleware
 from faststream.exceptions import NackMessage
-from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 
-from shared.contract import dlq_topic_name
-from shared.errors import is_poison, is_transient
+from shared.deadletters import DeadLetters
+from shared.errors import describe, is_poison, is_transient
 
 logger = logging.getLogger(__name__)
 
 MAX_UNEXPECTED_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 30.0
-_HEADER_LIMIT = 1000
 _REMEMBERED = 10_000
 
 Position = tuple[str, int, int]
@@ -70,49 +66,6 @@ class RetryPolicy:
         """Exponential backoff with full jitter, capped."""
         ceiling = min(self.maximum, self.base * 2 ** min(attempt, 16))
         return float(ceiling / 2 + random.uniform(0, ceiling / 2))
-
-
-class DeadLetters:
-    """Publishes records, unchanged, to their `<topic>.dlq`, each position once."""
-
-    def __init__(self, broker: KafkaBroker, *, service: str) -> None:
-        self._broker = broker
-        self._service = service
-        self._sent: dict[Position, None] = {}
-
-    async def send(
-        self, record: ConsumerRecord[Any, Any], error: BaseException, *, attempts: int = 1
-    ) -> None:
-        """Dead-letter one record with the reason in headers (again: no effect)."""
-        position = (record.topic, record.partition, record.offset)
-        if position in self._sent:
-            return
-        headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
-        headers.update(
-            {
-                "x-dlq-error": describe(error)[:_HEADER_LIMIT],
-                "x-dlq-error-type": type(error).__name__,
-                "x-dlq-reason": "poison" if is_poison(error) else "retries_exhausted",
-                "x-dlq-attempts": str(attempts),
-                "x-dlq-service": self._service,
-                "x-dlq-source-topic": record.topic,
-                "x-dlq-source-partition": str(record.partition),
-                "x-dlq-source-offset": str(record.offset),
-                "x-dlq-failed-at": datetime.now(UTC).isoformat(),
-            }
-        )
-        await self._broker.publish(
-            record.value or b"", topic=dlq_topic_name(record.topic), key=record.key, headers=headers
-        )
-        self._sent[position] = None
-        if len(self._sent) > _REMEMBERED:
-            self._sent.pop(next(iter(self._sent)))
-        logger.warning(
-            "dead-lettered to %s: %s",
-            dlq_topic_name(record.topic),
-            headers["x-dlq-error"],
-            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset},
-        )
 
 
 def records_of(msg: StreamMessage[Any]) -> tuple[ConsumerRecord[Any, Any], ...]:
@@ -177,9 +130,3 @@ def dead_letter_middleware(
             raise NackMessage from error
 
     return DeadLetterMiddleware
-
-
-def describe(error: BaseException) -> str:
-    """One line: the exception's type and message."""
-    text = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return " ".join(text.split())

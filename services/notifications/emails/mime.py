@@ -20,7 +20,7 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
 
 from services.notifications.domain import Recipient, header_safe
-from services.notifications.rendering import RenderedEmail
+from services.notifications.emails.rendering import RenderedEmail
 
 
 class _Wire(Compat32):

@@ -52,8 +52,3 @@ def slot(start: datetime, end: datetime) -> str:
     if paris(start).date() == paris(end).date():
         return f"{long_date(start)}, {clock_time(start)}-{clock_time(end)}"
     return f"du {long_date(start)}, {clock_time(start)} au {long_date(end)}, {clock_time(end)}"
-
-
-def short_date(moment: datetime) -> str:
-    """'17/03/2020'."""
-    return paris(moment).strftime("%d/%m/%Y")

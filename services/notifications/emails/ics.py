@@ -17,7 +17,7 @@ from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStand
 from icalendar.parser import Contentline, Parameters
 
 from services.notifications.domain import Recipient
-from services.notifications.french import PARIS
+from services.notifications.emails.french import PARIS
 from shared.contract.scheduling import SessionData
 
 UID_DOMAIN = "caprural.org"

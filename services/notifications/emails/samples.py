@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.notifications.domain import Recipient
-from services.notifications.letters import Cause
+from services.notifications.emails.letters import Cause
 from shared.contract.notifications import EmailKind
 from shared.contract.programme import (
     BallotRejectedData,

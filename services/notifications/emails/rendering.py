@@ -18,7 +18,7 @@ from jinja2 import (
 )
 
 from services.notifications.domain import Recipient
-from services.notifications.letters import Letter
+from services.notifications.emails.letters import Letter
 from shared.contract.notifications import EmailKind
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable
 
 import aiosmtplib
 
@@ -23,14 +22,13 @@ from services.notifications.domain import (
     header_safe,
     outcome_of_code,
 )
+from shared.clock import Clock
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 
-
-class Mailer:
+class SmtpClient:
     """An SMTP client for the sender: connects on demand, keeps the connection open."""
 
     def __init__(self, settings: Settings, *, clock: Clock) -> None:

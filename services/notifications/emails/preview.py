@@ -1,6 +1,6 @@
 """Render one email of every kind with sample data, so that a person can read them first.
 
-`python -m services.notifications.preview <folder>` (or `caprural preview <folder>`)
+`python -m services.notifications.emails.preview <folder>` (or `caprural preview <folder>`)
 writes `<kind>.eml` (the whole message, open it in a mail client), `<kind>.html` and
 `<kind>.txt`, and `<kind>.ics` for the kinds that carry an invitation.
 """
@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
-from services.notifications.letters import letter_for
-from services.notifications.mime import build_message
-from services.notifications.rendering import Renderer
-from services.notifications.samples import CAMILLE, ORGANIZER, sample_cause
+from services.notifications.emails.letters import letter_for
+from services.notifications.emails.mime import build_message
+from services.notifications.emails.rendering import Renderer
+from services.notifications.emails.samples import CAMILLE, ORGANIZER, sample_cause
 from shared.contract.notifications import EmailKind
 
 PREVIEW_DATE = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: the folder is the only argument."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        sys.stderr.write("usage: python -m services.notifications.preview <folder>\n")
+        sys.stderr.write("usage: python -m services.notifications.emails.preview <folder>\n")
         return 2
     paths = write_previews(Path(args[0]))
     sys.stdout.write(f"wrote {len(paths)} files under {args[0]}\n")

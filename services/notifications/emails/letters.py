@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from services.notifications.domain import header_safe
-from services.notifications.french import long_date, slot
-from services.notifications.ics import Method, SessionCalendar, session_calendar
+from services.notifications.emails.french import long_date, slot
+from services.notifications.emails.ics import Method, SessionCalendar, session_calendar
 from shared.contract.notifications import EmailKind
 from shared.contract.programme import BallotRejectedData, ProgrammePublishedData, TopicAcceptedData
 from shared.contract.registration import (

@@ -1,0 +1,71 @@
+"""The scheduling service's requests, handled without Kafka (on a test backend)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.scheduling import handlers
+from services.scheduling.handlers import Deps
+from tests.harness.data import event
+from tests.harness.units import Backend
+from tests.scheduling.builders import paris
+from tests.scheduling.flows import programme, schedule_request
+
+KEY = "coordination"
+"""The coordinators' tool keys its schedule requests by itself."""
+
+
+async def schedule(
+    backend: Backend,
+    deps: Deps,
+    start: datetime,
+    end: datetime,
+    title: str = "Gouvernance",
+    **extra: Any,
+) -> Any:
+    """session_schedule_requested: the one event emitted (scheduled or rejected)."""
+    request = event(
+        "session_schedule_requested", {**schedule_request(start, end, title), **extra}, subject=KEY
+    )
+    [outcome] = await backend.run(handlers.schedule_session, request, deps)
+    return outcome
+
+
+async def schedule_day(
+    backend: Backend, deps: Deps, month: int, day: int, title: str, *, year: int = 2020
+) -> Any:
+    """A 10:00-12:00 session requested on a day."""
+    start, end = paris(year, month, day, 10), paris(year, month, day, 12)
+    return await schedule(backend, deps, start, end, title)
+
+
+async def reschedule(
+    backend: Backend, deps: Deps, session_id: str, start: datetime, end: datetime
+) -> list[Any]:
+    """session_reschedule_requested: the events emitted."""
+    data = {"session_id": session_id, "starts_at": start.isoformat(), "ends_at": end.isoformat()}
+    request = event("session_reschedule_requested", data, subject=session_id)
+    return await backend.run(handlers.reschedule_session, request, deps)
+
+
+async def cancel(
+    backend: Backend, deps: Deps, session_id: str, reason: str = "Intervenante indisponible"
+) -> list[Any]:
+    """session_cancel_requested: the events emitted."""
+    data = {"session_id": session_id, "reason": reason}
+    request = event("session_cancel_requested", data, subject=session_id)
+    return await backend.run(handlers.cancel_session, request, deps)
+
+
+async def publish_programme(
+    backend: Backend, deps: Deps, version: int, topic_ids: list[str], *, year: int = 2020
+) -> list[Any]:
+    """programme_published: the events emitted."""
+    published = event("programme_published", programme(version, topic_ids, year=year))
+    return await backend.run(handlers.apply_programme, published, deps)
+
+
+def by_topic(emitted: list[Any], event_type: str) -> dict[str, Any]:
+    """The data of the events of a type, by topic id."""
+    return {e.data.topic_id: e.data for e in emitted if e.type == event_type}
