@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+import pytest
 from pymongo import AsyncMongoClient
 
 from shared.contract import CloudEvent, event_model
@@ -65,6 +66,25 @@ class MemoryBackend(Backend, Generic[UnitT]):
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitT]:
         yield self._unit
+
+
+def backend_fixture(
+    memory_unit: Callable[[], UnitOfWork],
+    mongo_unit: Callable[[Storage], UnitOfWork],
+    create_indexes: Callable[[Any], Awaitable[None]],
+) -> Any:
+    """A service's `backend` fixture: each handler test runs on the in-memory unit of work
+    and on MongoDB's (the second holds the first to the real repositories)."""
+
+    @pytest.fixture(params=["memory", "mongodb"])
+    async def backend(request: Any) -> AsyncIterator[Backend]:
+        if request.param == "memory":
+            yield MemoryBackend(memory_unit())
+            return
+        async with mongo_backend(request, mongo_unit, create_indexes) as mongodb:
+            yield mongodb
+
+    return backend
 
 
 @asynccontextmanager

@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from services.programme.repository import MongoUnit, create_indexes
 from tests.fakes.programme import MemoryUnit
-from tests.harness.units import Backend, MemoryBackend, mongo_backend
+from tests.harness.units import backend_fixture
 
-
-@pytest.fixture(params=["memory", "mongodb"])
-async def backend(request) -> AsyncIterator[Backend]:
-    """Where the handlers keep their state; the MongoDB run holds the fake to the real."""
-    if request.param == "memory":
-        yield MemoryBackend(MemoryUnit())
-        return
-    async with mongo_backend(request, MongoUnit, create_indexes) as backend:
-        yield backend
+backend = backend_fixture(MemoryUnit, MongoUnit, create_indexes)

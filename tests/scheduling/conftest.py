@@ -3,7 +3,7 @@ polls its reminder timer often, so that moving the clock shows at once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from shared.settings import Settings
 from shared.storage import Storage
 from tests.fakes.scheduling import MemoryDueReminders, MemoryUnit
 from tests.harness.infra import Infra, make_settings
-from tests.harness.units import Backend, MemoryBackend, MongoBackend, mongo_backend
+from tests.harness.units import Backend, MongoBackend, backend_fixture
 from tests.scheduling.builders import WEBCONFERENCE, FakeClock, paris
 
 
@@ -33,14 +33,7 @@ def settings(infra: Infra) -> Settings:
     return make_settings(infra, reminder_poll_seconds=0.1)
 
 
-@pytest.fixture(params=["memory", "mongodb"])
-async def backend(request) -> AsyncIterator[Backend]:
-    """Where the handlers keep their state; the MongoDB run holds the fake to the real."""
-    if request.param == "memory":
-        yield MemoryBackend(MemoryUnit())
-        return
-    async with mongo_backend(request, MongoUnit, create_indexes) as backend:
-        yield backend
+backend = backend_fixture(MemoryUnit, MongoUnit, create_indexes)
 
 
 class Sent:
