@@ -38,3 +38,6 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
     except Exception:  # noqa: BLE001 (readiness reports, it does not raise)
         return False
     return True
+
+Database = AsyncDatabase[Document]
+"""A service's own database, as its composition root receives it."""

@@ -15,7 +15,6 @@ from functools import partial
 from typing import get_args
 
 from faststream.asgi import AsgiFastStream
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications import handlers
 from services.notifications.deliveries import MongoDeliveries
@@ -44,7 +43,7 @@ from shared.contract.scheduling import (
     SessionRescheduled,
     SessionScheduled,
 )
-from shared.mongo import Document
+from shared.mongo import Database
 from shared.service import Service
 from shared.settings import Settings
 from shared.storage import Storage
@@ -99,7 +98,7 @@ def create_app(
     composer.renderer.check(list(get_args(EmailKind)))  # a broken template stops the start
     stores: dict[str, Storage] = {}
 
-    async def setup(svc: Service[Deps, Unit], db: AsyncDatabase[Document]) -> Deps:
+    async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)
         stores["db"] = Storage(db)  # the sender's, outside transactions
         return Deps(clock=now, coordinators=config.coordinators, wake=asyncio.Event())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.programme import handlers
 from services.programme.handlers import Deps
@@ -20,7 +19,7 @@ from shared.contract.programme import (
     TopicVoteCast,
 )
 from shared.contract.registration import MemberErased, MemberLeft, MemberRegistered
-from shared.mongo import Document
+from shared.mongo import Database
 from shared.service import Service
 from shared.settings import Settings
 
@@ -46,7 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(MemberLeft, handlers.record_departure)
     service.consume(MemberErased, handlers.erase_member)
 
-    async def setup(svc: Service[Deps, Unit], db: AsyncDatabase[Document]) -> Deps:
+    async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)
         return Deps(clock=clock or system_clock)
 

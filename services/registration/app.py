@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registration import handlers
 from services.registration.handlers import Deps
@@ -24,7 +23,7 @@ from shared.contract.registration import (
     SessionSignupRequested,
 )
 from shared.contract.scheduling import SessionCancelled, SessionRescheduled, SessionScheduled
-from shared.mongo import Document
+from shared.mongo import Database
 from shared.service import Service
 from shared.settings import Settings
 
@@ -60,7 +59,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(SessionRescheduled, handlers.track_session)
     service.consume(SessionCancelled, handlers.close_session)
 
-    async def setup(svc: Service[Deps, Unit], db: AsyncDatabase[Document]) -> Deps:
+    async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)
         return Deps(clock=clock or system_clock, capacity=svc.settings.session_capacity)
 

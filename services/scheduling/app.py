@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from faststream.asgi import AsgiFastStream
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.scheduling import handlers
 from services.scheduling.handlers import Deps
@@ -29,7 +28,7 @@ from shared.contract.scheduling import (
     SessionScheduled,
     SessionScheduleRequested,
 )
-from shared.mongo import Document
+from shared.mongo import Database
 from shared.service import Service
 from shared.settings import Settings
 from shared.storage import Storage
@@ -63,7 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(ProgrammePublished, handlers.apply_programme)
     service.background(lambda deps: run_reminder_timer(deps.timer))
 
-    async def setup(svc: Service[Deps, Unit], db: AsyncDatabase[Document]) -> Deps:
+    async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)
         now = clock or system_clock
         outside_transactions = Storage(db)

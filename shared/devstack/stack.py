@@ -165,5 +165,7 @@ def _print_banner(options: StackOptions, logs: Path) -> None:
     print("\nCap Rural PAT platform is up:")
     for name, where in rows:
         print(f"  {name:<22} {where}")
-    print("Publish an event: caprural publish registration_requested @examples/registration.json")
+    print(
+        "Publish an event: caprural publish registration_requested @examples/registration_requested.json"
+    )
     print("Ctrl-C stops everything.\n", flush=True)

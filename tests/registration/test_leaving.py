@@ -10,9 +10,7 @@ import pytest
 from services.registration.app import create_app
 from shared.contract import derived_id
 from shared.settings import Settings
-from shared.unit_of_work import PROCESSED_EVENTS as COLLECTION
 from tests.harness.data import registration
-from tests.harness.kafka import eventually
 from tests.harness.services import running
 from tests.registration.support import (
     database,
@@ -45,52 +43,6 @@ def settings(settings: Settings) -> Settings:
 
 def service(settings: Settings):
     return running(partial(create_app, clock=lambda: CLOCK), settings)
-
-
-async def test_a_member_who_leaves_gives_up_upcoming_places_and_may_join_again(
-    settings, publisher, tap, mongo
-):
-    mark = token()
-    session_id, member, guest = f"s-{mark}", f"m-{mark}@cc-exemple.fr", f"g-{mark}@commune.fr"
-    reader = await tap(*EVENTS)
-    async with service(settings):
-        await publisher.event("registration_requested", registration(member))
-        data = session_data(session_id, starts_at=CLOCK + timedelta(days=5))
-        await publisher.event("session_scheduled", data, subject=session_id)
-        [registered] = await reader.wait_for("member_registered", timeout=60)
-        await session_known(mongo, settings, session_id)
-        for email in (member, guest):
-            await publisher.event(
-                "session_signup_requested", signup(session_id, email), subject=session_id
-            )
-        await reader.wait_for("participant_enrolled", count=2, timeout=60)
-
-        leave = {"email": member.upper(), "erase": False}
-        await publisher.event("member_leave_requested", leave)
-        [left] = await reader.wait_for("member_left", timeout=60)
-        [withdrawn] = await reader.wait_for("participant_withdrawn", timeout=60)
-        [promoted] = await reader.wait_for("participant_enrolled", lambda e: e["data"]["promoted"])
-        stored = await database(mongo, settings)["members"].find_one({"email": member})
-        again = await publisher.event("member_leave_requested", leave)  # already left
-        processed = database(mongo, settings)[COLLECTION]
-        await eventually(lambda: processed.find_one({"_id": again["id"]}), message="2nd leave")
-        await publisher.event("registration_requested", registration(member, territory="Autre"))
-        await reader.wait_for("member_registered", count=2, timeout=60)
-
-    member_id = registered["data"]["member_id"]
-    assert left["data"] == {
-        "member_id": member_id,
-        "email": member,
-        "first_name": "Camille",
-        "erase": False,
-    }
-    assert stored["status"] == "left"
-    assert (withdrawn["data"]["email"], withdrawn["data"]["reason"]) == (member, "member_left")
-    assert promoted["data"]["email"] == guest
-    rejoined = reader.events("member_registered")[1]["data"]
-    assert (rejoined["member_id"], rejoined["territory"]) == (member_id, "Autre")
-    assert len(reader.events("member_left")) == 1
-    assert reader.events("member_erased") == []
 
 
 async def test_an_erased_member_leaves_no_personal_data_in_any_collection(

@@ -26,68 +26,6 @@ def outcome_of(reader, envelope) -> list[dict[str, Any]]:
     return [e for t in OUTCOMES for e in reader.events(t) if e["id"] in ids]
 
 
-async def test_each_registration_ends_in_a_member_or_a_rejection_with_its_reason(
-    settings, publisher, tap, mongo
-):
-    mark = token()
-    email = f"Camille.Martin-{mark}@CC-Exemple.fr"
-    reader = await tap(*OUTCOMES)
-    async with running(create_app, settings):
-        member = await publisher.event("registration_requested", registration(email))
-        [registered] = await reader.wait_for("member_registered", timeout=60)
-        requests = {
-            "same_address_other_casing": registration(f"  camille.martin-{mark}@cc-exemple.FR "),
-            "chef_de_projet_sat": registration(
-                f"cheffe-{mark}@pnr.fr", role="Cheffe de projet", approach="SAT"
-            ),
-            "other_role": registration(f"elu-{mark}@commune.fr", role="Élu"),
-            "other_approach": registration(f"other-{mark}@commune.fr", approach="other"),
-            "no_consent": registration(f"noconsent-{mark}@commune.fr", consent=False),
-            "invalid_email": registration(f"pas-une-adresse-{mark}", first_name="Léa"),
-            "markup_in_name": registration(
-                f"markup-{mark}@commune.fr", first_name="<script>alert(1)</script>"
-            ),
-        }
-        sent = {
-            name: await publisher.event("registration_requested", data)
-            for name, data in requests.items()
-        }
-        await reader.wait_for("member_registered", count=2, timeout=60)
-        await reader.wait_for("registration_rejected", count=6, timeout=60)
-        members = database(mongo, settings)["members"]
-        assert await members.count_documents({}) == 2
-
-    assert registered["id"] == outcome_of(reader, member)[0]["id"]
-    assert registered["data"]["email"] == email  # kept as given, for sending
-    assert registered["data"]["role"] == "charge_de_mission"
-    assert registered["data"]["approach"] == "PAT"
-    assert registered["data"]["topics_of_interest"] == ["Gouvernance"]
-    assert registered["subject"] == registered["data"]["member_id"]
-
-    outcomes = {name: outcome_of(reader, envelope) for name, envelope in sent.items()}
-    assert all(len(found) == 1 for found in outcomes.values()), outcomes
-    [sat] = outcomes["chef_de_projet_sat"]
-    assert sat["type"] == "member_registered"
-    assert (sat["data"]["role"], sat["data"]["approach"]) == ("chef_de_projet", "SAT")
-    reasons = {name: found[0]["data"].get("reason") for name, found in outcomes.items()}
-    assert reasons == {
-        "same_address_other_casing": "already_member",
-        "chef_de_projet_sat": None,
-        "other_role": "not_eligible",
-        "other_approach": "not_eligible",
-        "no_consent": "invalid",
-        "invalid_email": "invalid",
-        "markup_in_name": "invalid",
-    }
-    invalid = outcomes["invalid_email"][0]["data"]
-    assert invalid["detail"] == (
-        f"L'adresse électronique « pas-une-adresse-{mark} » n'est pas valide : "
-        "il manque le signe @."
-    )
-    assert invalid["first_name"] == "Léa"
-    assert "séances" in outcomes["other_role"][0]["data"]["detail"]
-
-
 async def test_bad_registrations_go_to_the_dlq_and_the_next_good_one_is_processed(
     settings, publisher, tap
 ):

@@ -23,59 +23,6 @@ def reminders(reader: Any) -> list[tuple[str, str, int]]:
     ]
 
 
-async def test_reminders_are_emitted_when_due_skipped_when_cancelled_and_replanned_when_moved(
-    settings, publisher, tap, mongo
-):
-    clock = FakeClock(paris(2020, 1, 6, 9))
-    reader = await tap("session_scheduled", "session_rescheduled", "session_reminder_due")
-    async with scheduling(settings, clock):
-        for day, title in [(21, "Lancement"), (28, "Annulée"), (9, "Dans trois jours")]:
-            await publisher.event("session_schedule_requested", day_request(2020, 1, day, title))
-        sessions = {
-            s["title"]: s for s in data(await reader.wait_for("session_scheduled", count=3))
-        }
-        await publisher.event(
-            "session_cancel_requested",
-            {"session_id": sessions["Annulée"]["session_id"], "reason": "Doublon"},
-        )
-        tap_cancelled = await tap("session_cancelled")
-        await tap_cancelled.wait_for("session_cancelled")
-
-        clock.set(paris(2020, 1, 8, 10))
-        await reader.wait_for("session_reminder_due", count=1)
-        clock.set(paris(2020, 1, 14, 10))
-        await reader.wait_for("session_reminder_due", count=2)
-
-        launch_id = sessions["Lancement"]["session_id"]
-        await publisher.event(
-            "session_reschedule_requested",
-            {
-                "session_id": launch_id,
-                "starts_at": "2020-02-04T10:00:00+01:00",
-                "ends_at": "2020-02-04T12:00:00+01:00",
-            },
-        )
-        await reader.wait_for("session_rescheduled")
-        # Past the cancelled session's J-7 and J-1 and the launch's first J-1: none is sent.
-        clock.set(paris(2020, 1, 28, 10))
-        await reader.wait_for("session_reminder_due", count=3)
-        clock.set(paris(2020, 2, 3, 10))
-        await reader.wait_for("session_reminder_due", count=4)
-
-    assert reminders(reader) == [
-        ("Dans trois jours", "J-1", 0),
-        ("Lancement", "J-7", 0),
-        ("Lancement", "J-7", 1),
-        ("Lancement", "J-1", 1),
-    ]
-    due = data(reader.events("session_reminder_due"))
-    assert due[-1]["starts_at"] == "2020-02-04T10:00:00+01:00"
-    assert due[-1]["join_url"] == sessions["Lancement"]["join_url"]
-    stored = mongo[settings.database_name("scheduling")]["reminders"]
-    cancelled_id = sessions["Annulée"]["session_id"]
-    assert {r["status"] async for r in stored.find({"session_id": cancelled_id})} == {"void"}
-
-
 async def test_two_instances_never_both_emit_a_reminder(settings, publisher, tap, mongo):
     clock = FakeClock(paris(2020, 1, 6, 9))
     reader = await tap("session_scheduled", "session_reminder_due")
