@@ -39,5 +39,6 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
         return False
     return True
 
+
 Database = AsyncDatabase[Document]
 """A service's own database, as its composition root receives it."""

@@ -20,14 +20,22 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-ServiceName = Literal["registration", "programme", "scheduling", "notifications"]
-SERVICES: tuple[ServiceName, ...] = ("registration", "programme", "scheduling", "notifications")
+ServiceName = Literal["registration", "programme", "scheduling", "notifications", "gateway"]
+SERVICES: tuple[ServiceName, ...] = (
+    "registration",
+    "programme",
+    "scheduling",
+    "notifications",
+    "gateway",
+)
 DEFAULT_HEALTH_PORTS: dict[str, int] = {
     "registration": 8081,
     "programme": 8082,
     "scheduling": 8083,
     "notifications": 8084,
+    "gateway": 8080,
 }
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "changethis", "xxx"})
 
 
 class FileSecretsSource(PydanticBaseSettingsSource):
@@ -91,6 +99,13 @@ class Settings(BaseSettings):
     mail_from: str = "Cap Rural <pat@caprural.org>"
     coordinator_emails: str = ""
 
+    # The public web face (the gateway) and the links in emails
+    public_base_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://[^\s/]+")
+    link_secret: SecretStr | None = None
+    link_ttl_days: int = Field(default=60, ge=1, le=3650)
+    http_port: int | None = Field(default=None, ge=1, le=65535)
+    confirmations_per_hour: int = Field(default=5, ge=1, le=1000)
+
     # Domain
     session_capacity: int = Field(default=30, ge=1, le=10_000)
     webconference_base_url: str = Field(
@@ -135,6 +150,10 @@ class Settings(BaseSettings):
             raise ValueError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required for SASL")
         if self.smtp_password and not self.smtp_username:
             raise ValueError("SMTP_PASSWORD is set but SMTP_USERNAME is not")
+        if self.link_secret is not None:
+            secret = self.link_secret.get_secret_value()
+            if len(secret) < 32 or secret.lower() in PLACEHOLDER_SECRETS:
+                raise ValueError("LINK_SECRET must be at least 32 random characters")
         return self
 
     @cached_property
@@ -151,5 +170,16 @@ class Settings(BaseSettings):
         return f"{self.kafka_topic_prefix}{service}"
 
     def health_port_for(self, service: str) -> int:
-        """HEALTH_PORT, else the service's default port."""
+        """The gateway's HTTP_PORT; HEALTH_PORT; else the service's default port."""
+        if service == "gateway" and self.http_port:
+            return self.http_port
         return self.health_port or DEFAULT_HEALTH_PORTS.get(service, 8080)
+
+    def required_link_secret(self) -> str:
+        """LINK_SECRET, which the services making or reading links cannot start without."""
+        if self.link_secret is None:
+            raise ValueError(
+                "LINK_SECRET (or LINK_SECRET_FILE) is required: the links in emails are "
+                "signed with it (32 random characters or more, the same for every service)"
+            )
+        return self.link_secret.get_secret_value()

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.contract.cycle import (
+    AttendanceRecorded,
+    ExpertInvitationRequested,
+    ExpertResponseSubmitted,
+    FeedbackSubmitted,
+    SessionQuestionSubmitted,
+    SessionReportPublished,
+)
 from shared.contract.envelope import CloudEvent
+from shared.contract.interest import (
+    ConfirmationRequested,
+    InterestDeclared,
+    InterestRecorded,
+    InterestRejected,
+    InterestRemoved,
+    InterestWithdrawn,
+    PersonErased,
+)
 from shared.contract.notifications import NotificationFailed, NotificationSent
 from shared.contract.programme import (
     BallotRejected,
@@ -51,8 +68,16 @@ INBOUND: tuple[type[CloudEvent[Any]], ...] = (
     SessionScheduleRequested,
     SessionRescheduleRequested,
     SessionCancelRequested,
+    InterestDeclared,
+    InterestWithdrawn,
+    SessionQuestionSubmitted,
+    AttendanceRecorded,
+    SessionReportPublished,
+    FeedbackSubmitted,
+    ExpertInvitationRequested,
+    ExpertResponseSubmitted,
 )
-"""Requests that other Cap Rural systems publish into the platform."""
+"""Requests that other Cap Rural systems (or the gateway) publish into the platform."""
 
 PRODUCED: tuple[type[CloudEvent[Any]], ...] = (
     MemberRegistered,
@@ -72,8 +97,13 @@ PRODUCED: tuple[type[CloudEvent[Any]], ...] = (
     SessionReminderDue,
     NotificationSent,
     NotificationFailed,
+    InterestRecorded,
+    InterestRejected,
+    InterestRemoved,
+    PersonErased,
+    ConfirmationRequested,
 )
-"""Facts the platform's services publish."""
+"""Facts (and the gateway's confirmation requests) the platform's services publish."""
 
 EVENTS: dict[str, type[CloudEvent[Any]]] = {cls.event_type: cls for cls in INBOUND + PRODUCED}
 

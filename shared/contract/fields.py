@@ -23,7 +23,7 @@ def _single_line(value: str) -> str:
     return value
 
 
-def _printable_text(value: str) -> str:
+def printable_text(value: str) -> str:
     if _CONTROL_EXCEPT_NEWLINES.search(value):
         raise ValueError("must not contain control characters other than line breaks")
     return value
@@ -42,7 +42,7 @@ ShortText = Annotated[str, _line(200), AfterValidator(_single_line)]
 Question = Annotated[str, _line(1000), AfterValidator(_single_line)]
 """The one question a topic or a session is about."""
 
-LongText = Annotated[str, _line(5000), AfterValidator(_printable_text)]
+LongText = Annotated[str, _line(5000), AfterValidator(printable_text)]
 """Free text over several lines: a description or a comment."""
 
 EmailText = Annotated[str, _line(254, min_length=3), AfterValidator(_single_line)]

@@ -165,7 +165,6 @@ def _print_banner(options: StackOptions, logs: Path) -> None:
     print("\nCap Rural PAT platform is up:")
     for name, where in rows:
         print(f"  {name:<22} {where}")
-    print(
-        "Publish an event: caprural publish registration_requested @examples/registration_requested.json"
-    )
+    print("Publish an event: caprural publish registration_requested \\")
+    print("  @examples/registration_requested.json")
     print("Ctrl-C stops everything.\n", flush=True)

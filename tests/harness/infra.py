@@ -103,6 +103,8 @@ def make_settings(infra: Infra, **overrides: Any) -> Settings:
         "smtp_host": infra.mail.host,
         "smtp_port": infra.mail.port,
         "coordinator_emails": f"coordination-{token}@caprural.test",
+        "link_secret": f"test-link-secret-{token}-0123456789abcdef",
+        "public_base_url": "http://127.0.0.1:8080",
         "mail_from": "Cap Rural <pat@caprural.test>",
         "log_format": "text",
         # Real Kafka refuses session timeouts under 6 s; the embedded broker assigns

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from icalendar import Calendar, Component
 
 from services.notifications.domain import Recipient
-from services.notifications.emails.ics import parameter_text, session_calendar, session_uid
+from services.notifications.emails.ics import parameter_text, session_calendar
+from shared.calendar import session_uid
 from shared.contract.scheduling import SessionData
 
 PARIS = ZoneInfo("Europe/Paris")
