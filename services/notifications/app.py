@@ -1,9 +1,11 @@
 """Notifications service wiring: every topic it reads and writes.
 
 Reads: member_registered, registration_rejected, participant_enrolled,
-participant_withdrawn, session_signup_rejected, member_left, member_erased (registration);
+participant_withdrawn, session_signup_rejected, member_left, member_erased,
+interest_recorded, interest_removed, interest_rejected, person_erased (registration);
 topic_accepted, programme_published, ballot_rejected (programme); session_scheduled,
-session_rescheduled, session_cancelled, session_reminder_due (scheduling).
+session_rescheduled, session_cancelled, session_reminder_due (scheduling);
+confirmation_requested (gateway).
 Writes: notification_sent, notification_failed (from the background sender).
 """
 
@@ -20,12 +22,20 @@ from services.notifications import handlers
 from services.notifications.deliveries import MongoDeliveries
 from services.notifications.domain import RetryPolicy
 from services.notifications.emails import Composer
+from services.notifications.emails.rendering import Renderer
 from services.notifications.handlers import Deps
 from services.notifications.recipients import MongoRecipients
 from services.notifications.repository import MongoUnit, create_indexes
 from services.notifications.sender import Sender
 from services.notifications.unit import Unit
 from shared.clock import Clock, system_clock
+from shared.contract.interest import (
+    ConfirmationRequested,
+    InterestRecorded,
+    InterestRejected,
+    InterestRemoved,
+    PersonErased,
+)
 from shared.contract.notifications import EmailKind, NotificationFailed, NotificationSent
 from shared.contract.programme import BallotRejected, ProgrammePublished, TopicAccepted
 from shared.contract.registration import (
@@ -43,6 +53,7 @@ from shared.contract.scheduling import (
     SessionRescheduled,
     SessionScheduled,
 )
+from shared.links import Links
 from shared.mongo import Database
 from shared.service import Service
 from shared.settings import Settings
@@ -93,28 +104,48 @@ def create_app(
     service.consume(SessionRescheduled, handlers.announce_new_slot)
     service.consume(SessionCancelled, handlers.announce_cancellation)
     service.consume(SessionReminderDue, handlers.remind_session)
+    service.consume(InterestRecorded, handlers.note_interest)
+    service.consume(InterestRemoved, handlers.forget_interest)
+    service.consume(InterestRejected, handlers.explain_interest_rejection)
+    service.consume(PersonErased, handlers.erase_person)
+    service.consume(ConfirmationRequested, handlers.send_confirmation_link)
 
-    composer = Composer(mail_from=config.mail_from, clock=now)
-    composer.renderer.check(list(get_args(EmailKind)))  # a broken template stops the start
-    stores: dict[str, Storage] = {}
+    renderer = Renderer()
+    renderer.check(list(get_args(EmailKind)))  # a broken template stops the start
+    senders: list[Sender] = []
 
     async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)
-        stores["db"] = Storage(db)  # the sender's, outside transactions
-        return Deps(clock=now, coordinators=config.coordinators, wake=asyncio.Event())
+        links = Links(
+            secret=config.required_link_secret(),
+            base_url=config.public_base_url,
+            ttl_days=config.link_ttl_days,
+            clock=now,
+        )
+        outside = Storage(db)  # the sender works outside transactions
+        senders.append(
+            Sender(
+                store=MongoDeliveries(outside, chunk=config.delivery_batch_size),
+                sessions=MongoRecipients(outside),
+                composer=Composer(
+                    mail_from=config.mail_from, clock=now, links=links, renderer=renderer
+                ),
+                publisher=svc.publisher,
+                settings=config,
+                clock=now,
+                retry=policy,
+                lease=lease,
+            )
+        )
+        return Deps(
+            clock=now,
+            coordinators=config.coordinators,
+            capacity=config.session_capacity,
+            wake=asyncio.Event(),
+        )
 
     async def send_deliveries(deps: Deps) -> None:
-        sender = Sender(
-            store=MongoDeliveries(stores["db"], chunk=config.delivery_batch_size),
-            sessions=MongoRecipients(stores["db"]),
-            composer=composer,
-            publisher=service.publisher,
-            settings=config,
-            clock=now,
-            retry=policy,
-            lease=lease,
-        )
-        await sender.run(deps.wake)
+        await senders[-1].run(deps.wake)
 
     service.background(send_deliveries)
     service.after_batch(lambda deps: deps.wake.set())

@@ -98,32 +98,35 @@ class MongoDeliveries:
             await self._deliveries.insert_many(new, ordered=False)
         return len(new)
 
-    async def cancel_pending(self, email_key: str, *, keep: Sequence[str]) -> int:
+    async def cancel_pending(self, person: str, *, kinds: Sequence[str], keep: bool) -> int:
+        """Drop what is still to be sent to a person: the `kinds` given (`keep`: all but
+        those)."""
+        query: Document = {"recipient_key": person, "status": "pending"}
+        query["kind"] = {"$nin" if keep else "$in": list(kinds)}
         result = await self._deliveries.update_many(
-            {"recipient_key": email_key, "status": "pending", "kind": {"$nin": list(keep)}},
-            {"$set": {"status": "cancelled", "announced": True}},
+            query, {"$set": {"status": "cancelled", "announced": True}}
         )
         return result.modified_count
 
-    async def erase_person(self, email_key: str) -> None:
+    async def erase_person(self, person: str) -> None:
         await self._deliveries.update_many(
-            {"recipient_key": email_key, "$or": [{"status": "pending"}, {"announced": False}]},
+            {"recipient_key": person, "$or": [{"status": "pending"}, {"announced": False}]},
             {"$set": {"erase_after_send": True, "scrub": True}},
         )
         await self._deliveries.update_many(
-            {"recipient_key": email_key, "status": {"$ne": "pending"}, "announced": True},
+            {"recipient_key": person, "status": {"$ne": "pending"}, "announced": True},
             {"$set": {"recipient_key": ERASED, "erased": True}, "$unset": {"recipient": ""}},
         )
-        await self._drop_contents(email_key)
+        await self._drop_contents(person)
 
     async def forget_author(self, author_id: str) -> None:
         async for doc in self._contents.find({"data.topics.comments.author_id": author_id}):
             data = without_author(doc["data"], author_id)
             await self._contents.update_one({"_id": doc["_id"]}, {"$set": {"data": data}})
 
-    async def _drop_contents(self, email_key: str) -> None:
+    async def _drop_contents(self, person: str) -> None:
         """Delete the contents naming a person that no pending delivery still needs."""
-        async for content in self._contents.find({"keys": email_key}):
+        async for content in self._contents.find({"keys": person}):
             waiting = await self._deliveries.count_documents(
                 {"content_id": content["_id"], "status": "pending"}, limit=1
             )
@@ -291,7 +294,8 @@ def delivery_documents(
         "cause_time": dispatch.cause_time,
         "data": dispatch.data,
         "session": dispatch.session,
-        "keys": sorted(set(dispatch.personal_keys)),
+        "places": dispatch.places,
+        "keys": sorted(set(dispatch.personal_keys)),  # pseudonyms
         "created_at": now,
     }
     deliveries = []
@@ -309,7 +313,7 @@ def delivery_documents(
             "order": order + index,
             "session_id": dispatch.session_id,
             "recipient": _person(recipient),
-            "recipient_key": recipient.key,
+            "recipient_key": recipient.person,
             "status": "failed" if problem else "pending",
             "error": problem,
             "attempts": 0,
@@ -338,7 +342,12 @@ def delivery_of(doc: Document) -> Delivery:
         cause_type=doc["cause_type"],
         kind=doc["kind"],
         content_id=doc["content_id"],
-        recipient=Recipient(person["email"], person.get("first_name"), person.get("last_name"))
+        recipient=Recipient(
+            person["email"],
+            person.get("first_name"),
+            person.get("last_name"),
+            person.get("audience"),
+        )
         if person
         else None,
         recipient_key=doc["recipient_key"],
@@ -364,12 +373,16 @@ def content_of(doc: Document) -> Content:
         cause_time=doc["cause_time"],
         data=doc["data"],
         session=doc.get("session"),
+        places=doc.get("places"),
     )
 
 
 def _person(recipient: Recipient) -> dict[str, Any]:
-    return {
+    person = {
         "email": recipient.email,
         "first_name": recipient.first_name,
         "last_name": recipient.last_name,
     }
+    if recipient.audience:
+        person["audience"] = recipient.audience
+    return person

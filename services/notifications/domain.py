@@ -15,7 +15,8 @@ from typing import Literal
 
 from shared.contract.envelope import ID_NAMESPACE
 from shared.contract.notifications import EmailKind
-from shared.identity import InvalidAddress, check_address, display_name, email_key
+from shared.identity import InvalidAddress, check_address, display_name, email_key, person_key
+from shared.links import Audience
 
 SIGNUP_KINDS: frozenset[EmailKind] = frozenset(
     {"signup_confirmation", "signup_waitlist", "signup_promotion"}
@@ -30,22 +31,33 @@ SESSION_KINDS: frozenset[EmailKind] = frozenset(
 KEEPS_AFTER_LEAVING: frozenset[EmailKind] = frozenset({"leave_confirmation"})
 """The only kind still sent to someone who has left the group."""
 
+ANNOUNCED_TO_THE_INTERESTED: frozenset[EmailKind] = frozenset({"session_announcement"})
+"""What someone who withdrew their interest no longer gets."""
+
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """Someone an email goes to: the address as given, and a name for the greeting."""
+    """Someone an email goes to: the address as given, a name for the greeting, and
+    which list they are on, if the email comes to them as a list's (what its
+    unsubscribe link leaves: the group for a member, the interest list...)."""
 
     email: str
     first_name: str | None = None
     last_name: str | None = None
+    audience: Audience | None = None
 
     @property
     def key(self) -> str:
         """The address compared case-insensitively (the platform's identity of a person)."""
         return email_key(self.email)
+
+    @property
+    def person(self) -> str:
+        """The pseudonym of the address (what erasure finds stored records by)."""
+        return person_key(self.email)
 
     @property
     def display_name(self) -> str:

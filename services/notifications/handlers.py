@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from services.notifications.domain import KEEPS_AFTER_LEAVING, Recipient, signup_kind
+from services.notifications.domain import (
+    ANNOUNCED_TO_THE_INTERESTED,
+    KEEPS_AFTER_LEAVING,
+    Recipient,
+    signup_kind,
+)
 from services.notifications.records import (
     Dispatch,
+    Interest,
     Participation,
     ProgrammeVersion,
     SessionVersion,
@@ -23,6 +29,13 @@ from services.notifications.records import (
 from services.notifications.unit import Unit
 from shared.clock import Clock
 from shared.contract import CloudEvent
+from shared.contract.interest import (
+    ConfirmationRequested,
+    InterestRecorded,
+    InterestRejected,
+    InterestRemoved,
+    PersonErased,
+)
 from shared.contract.notifications import EmailKind
 from shared.contract.programme import BallotRejected, ProgrammePublished, TopicAccepted
 from shared.contract.registration import (
@@ -41,7 +54,7 @@ from shared.contract.scheduling import (
     SessionRescheduled,
     SessionScheduled,
 )
-from shared.identity import person_key
+from shared.links import Audience
 
 SESSION_FIELDS = frozenset(SessionData.model_fields)
 
@@ -52,6 +65,7 @@ class Deps:
 
     clock: Clock
     coordinators: tuple[str, ...]
+    capacity: int
     wake: asyncio.Event
     """Set once a batch is committed: the sender looks for new deliveries at once."""
 
@@ -75,8 +89,11 @@ async def welcome_member(event: MemberRegistered, uow: Unit, deps: Deps) -> None
 
 
 async def explain_rejection(event: RegistrationRejected, uow: Unit, deps: Deps) -> None:
-    """Tell the person why the registration was refused, and how to join sessions."""
-    person = Recipient(event.data.email, event.data.first_name)
+    """Tell the person why the registration was refused, and how to join sessions (a
+    person not eligible is on the interest list: the email can unsubscribe them)."""
+    data = event.data
+    audience: Audience | None = "interested" if data.reason == "not_eligible" else None
+    person = Recipient(data.email, data.first_name, audience=audience)
     await uow.deliveries.plan(personal(event, "rejection", person), now=deps.clock())
 
 
@@ -87,7 +104,7 @@ async def confirm_leave(event: MemberLeft, uow: Unit, deps: Deps) -> None:
     known = await uow.recipients.member(data.member_id)
     await uow.recipients.mark_left(data.member_id, person)
     await uow.recipients.withdraw_person(person.key, as_of=event.time)
-    await uow.deliveries.cancel_pending(person.key, keep=sorted(KEEPS_AFTER_LEAVING))
+    await uow.deliveries.cancel_pending(person.person, kinds=sorted(KEEPS_AFTER_LEAVING), keep=True)
     erase_after = data.erase or bool(known and known.erased)
     confirmation = personal(event, "leave_confirmation", person, erase_after_send=erase_after)
     await uow.deliveries.plan(confirmation, now=deps.clock())
@@ -99,11 +116,23 @@ async def erase_member(event: MemberErased, uow: Unit, deps: Deps) -> None:
     known = await uow.recipients.mark_erased(event.data.member_id)
     if known is None or known.recipient is None:
         return
-    key = known.recipient.key
-    await uow.recipients.forget_participations(key)
-    await uow.deliveries.erase_person(key)
-    await uow.recipients.forget_author(person_key(key))
-    await uow.deliveries.forget_author(person_key(key))
+    person = known.recipient.person
+    await uow.recipients.forget_participations(known.recipient.key)
+    await uow.deliveries.erase_person(person)
+    await uow.recipients.forget_author(person)
+    await uow.deliveries.forget_author(person)
+
+
+async def erase_person(event: PersonErased, uow: Unit, deps: Deps) -> None:
+    """Erase anyone, member or not, by pseudonym: their participations, their place on
+    the interest list, their deliveries and the contents naming them, their words."""
+    person = event.data.person
+    await uow.recipients.forget_person(person)
+    # Nothing more goes to them but a member's leave confirmation (their last email).
+    await uow.deliveries.cancel_pending(person, kinds=sorted(KEEPS_AFTER_LEAVING), keep=True)
+    await uow.deliveries.erase_person(person)
+    await uow.recipients.forget_author(person)
+    await uow.deliveries.forget_author(person)
 
 
 async def confirm_signup(event: ParticipantEnrolled, uow: Unit, deps: Deps) -> None:
@@ -142,6 +171,60 @@ async def explain_signup_rejection(event: SessionSignupRejected, uow: Unit, deps
     await uow.deliveries.plan(planned, now=deps.clock())
 
 
+# --- the interest list ----------------------------------------------------------------
+
+
+async def note_interest(event: InterestRecorded, uow: Unit, deps: Deps) -> None:
+    """Keep the person on the interest list; confirm a declaration (the rejection email of
+    someone refused membership already says so), and announce the upcoming sessions
+    that concern them, unless they are a member."""
+    data = event.data
+    person = Recipient(data.email, data.first_name, data.last_name, audience="interested")
+    interest = Interest(person, tuple(data.topic_ids))
+    await uow.recipients.save_interest(interest)
+    now = deps.clock()
+    if data.origin == "declared":
+        await uow.deliveries.plan(personal(event, "interest_confirmation", person), now=now)
+    members = {member.key for member in await uow.recipients.active_members()}
+    if person.key in members:
+        return
+    for session in await uow.recipients.upcoming_sessions(now):
+        topic = session.data.get("topic_id")
+        if session.event_type == "session_scheduled" and interest.wants(topic):
+            places = max(0, deps.capacity - await uow.recipients.enrolled(session.session_id))
+            await uow.deliveries.plan(late_announcement_of(session, person, places), now=now)
+
+
+async def forget_interest(event: InterestRemoved, uow: Unit, deps: Deps) -> None:
+    """Take the person off the list; what was still to be announced to them is dropped."""
+    person = Recipient(event.data.email)
+    await uow.recipients.remove_interest(person.person)
+    await uow.deliveries.cancel_pending(
+        person.person, kinds=sorted(ANNOUNCED_TO_THE_INTERESTED), keep=False
+    )
+
+
+async def explain_interest_rejection(event: InterestRejected, uow: Unit, deps: Deps) -> None:
+    """Tell the person why they could not be put on the interest list."""
+    person = Recipient(event.data.email, event.data.first_name)
+    await uow.deliveries.plan(personal(event, "interest_rejection", person), now=deps.clock())
+
+
+async def send_confirmation_link(event: ConfirmationRequested, uow: Unit, deps: Deps) -> None:
+    """A form of the public pages: mail the link that confirms it (double opt-in)."""
+    data = event.data
+    person = Recipient(data.email, data.first_name, data.last_name)
+    known = await uow.recipients.session(data.session_id) if data.session_id else None
+    planned = personal(
+        event,
+        "confirmation_link",
+        person,
+        session_id=data.session_id,
+        session=known.data if known else None,
+    )
+    await uow.deliveries.plan(planned, now=deps.clock())
+
+
 # --- programme ------------------------------------------------------------------------
 
 
@@ -153,7 +236,7 @@ async def acknowledge_topic(event: TopicAccepted, uow: Unit, deps: Deps) -> None
     await uow.deliveries.plan(personal(event, "topic_acknowledgement", person), now=now)
     coordinators = [Recipient(address) for address in deps.coordinators]
     if coordinators:
-        notice = dispatch(event, "topic_notice", coordinators, personal_keys=(person.key,))
+        notice = dispatch(event, "topic_notice", coordinators, personal_keys=(person.person,))
         await uow.deliveries.plan(notice, now=now)
 
 
@@ -198,8 +281,11 @@ SESSION_EMAILS: dict[str, tuple[EmailKind, tuple[str, ...]]] = {
 
 
 async def invite_to_session(event: SessionScheduled, uow: Unit, deps: Deps) -> None:
-    """Invite the members (ICS, METHOD:REQUEST)."""
-    await session_changed(event, uow, deps)
+    """Invite the members (ICS, METHOD:REQUEST); announce the session to the people on
+    the interest list whose topics it matches and who are not members (no ICS: they
+    are not enrolled, the announcement has a one-click sign-up link)."""
+    if await session_changed(event, uow, deps):
+        await announce_to_the_interested(event, uow, deps)
 
 
 async def announce_new_slot(event: SessionRescheduled, uow: Unit, deps: Deps) -> None:
@@ -212,8 +298,9 @@ async def announce_cancellation(event: SessionCancelled, uow: Unit, deps: Deps) 
     await session_changed(event, uow, deps)
 
 
-async def session_changed(event: SessionEvent, uow: Unit, deps: Deps) -> None:
-    """A session version: update the projection, fan the email out unless superseded."""
+async def session_changed(event: SessionEvent, uow: Unit, deps: Deps) -> bool:
+    """A session version: update the projection, fan the email out unless superseded;
+    True when it was fanned out."""
     data = event.data
     cancelled = isinstance(event, SessionCancelled)
     known = await uow.recipients.session(data.session_id)
@@ -231,11 +318,27 @@ async def session_changed(event: SessionEvent, uow: Unit, deps: Deps) -> None:
         )
         await uow.recipients.save_session(version)
     if not cancelled and (not newer or (known and known.cancelled)):
-        return  # superseded by a later version, or the session is cancelled
+        return False  # superseded by a later version, or the session is cancelled
     kind, statuses = SESSION_EMAILS[event.type]
     recipients = await _session_recipients(uow, data.session_id, statuses)
     planned = dispatch(event, kind, recipients, session_id=data.session_id)
     await uow.deliveries.plan(planned, now=deps.clock())
+    return True
+
+
+async def announce_to_the_interested(event: SessionScheduled, uow: Unit, deps: Deps) -> None:
+    """One announcement per interested person who is not a member (members are invited)."""
+    data = event.data
+    members = {member.key for member in await uow.recipients.active_members()}
+    concerned = [
+        person
+        for person in await uow.recipients.interested_in(data.topic_id)
+        if person.key not in members
+    ]
+    if concerned:
+        places = max(0, deps.capacity - await uow.recipients.enrolled(data.session_id))
+        planned = dispatch(event, "session_announcement", concerned, session_id=data.session_id)
+        await uow.deliveries.plan(replace(planned, places=places), now=deps.clock())
 
 
 async def remind_session(event: SessionReminderDue, uow: Unit, deps: Deps) -> None:
@@ -280,7 +383,7 @@ def personal(
     event: CloudEvent[Any], kind: EmailKind, recipient: Recipient, **extra: Any
 ) -> Dispatch:
     """An email to one person, made from data about them (erasable by their address)."""
-    return dispatch(event, kind, [recipient], personal_keys=(recipient.key,), **extra)
+    return dispatch(event, kind, [recipient], personal_keys=(recipient.person,), **extra)
 
 
 def late_announcement(programme: ProgrammeVersion, member: Recipient) -> Dispatch:
@@ -293,6 +396,23 @@ def late_announcement(programme: ProgrammeVersion, member: Recipient) -> Dispatc
         cause_time=programme.event_time,
         data=programme.data,
         recipients=(member,),
+        late=True,
+    )
+
+
+def late_announcement_of(session: SessionVersion, person: Recipient, places: int) -> Dispatch:
+    """Someone who joins the interest list after a session was announced is told of it
+    too (same cause as the fan-out's: one announcement either way)."""
+    fields = {name: value for name, value in session.data.items() if name in SESSION_FIELDS}
+    return Dispatch(
+        kind="session_announcement",
+        cause_id=session.event_id,
+        cause_type=session.event_type,
+        cause_time=session.event_time,
+        data=fields,
+        recipients=(person,),
+        session_id=session.session_id,
+        places=places,
         late=True,
     )
 

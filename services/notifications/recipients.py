@@ -15,11 +15,13 @@ from pymongo import ASCENDING
 
 from services.notifications.domain import Recipient
 from services.notifications.records import (
+    Interest,
     Member,
     Participation,
     ProgrammeVersion,
     SessionVersion,
 )
+from shared.links import Audience
 from shared.mongo import Document
 from shared.storage import Storage
 
@@ -32,6 +34,7 @@ class MongoRecipients:
         self._participants = storage.collection("participants")
         self._sessions = storage.collection("sessions")
         self._programmes = storage.collection("programmes")
+        self._interested = storage.collection("interested")
         self._locks = storage.collection("locks")
         self._roster_locked = False
         self._upcoming: list[SessionVersion] | None = None
@@ -46,6 +49,7 @@ class MongoRecipients:
         participants = storage.collection("participants").raw
         await participants.create_index([("session_id", ASCENDING), ("status", ASCENDING)])
         await participants.create_index("email_key")
+        await participants.create_index("person", sparse=True)
 
     # --- members -----------------------------------------------------------------
 
@@ -92,7 +96,7 @@ class MongoRecipients:
     async def active_members(self) -> list[Recipient]:
         await self._lock_roster()
         cursor = self._members.find({"left": False}).sort("_id", ASCENDING)
-        return [_recipient(doc) async for doc in cursor]
+        return [_recipient(doc, audience="member") async for doc in cursor]
 
     # --- participations ------------------------------------------------------------
 
@@ -127,6 +131,36 @@ class MongoRecipients:
 
     async def forget_participations(self, email_key: str) -> None:
         await self._participants.delete_many({"email_key": email_key})
+
+    async def enrolled(self, session_id: str) -> int:
+        query = {"session_id": session_id, "status": "enrolled"}
+        return await self._participants.count_documents(query)
+
+    async def forget_person(self, person: str) -> None:
+        await self._participants.delete_many({"person": person})
+        await self._interested.delete_one({"_id": person})
+
+    # --- the interest list ----------------------------------------------------------
+
+    async def save_interest(self, interest: Interest) -> None:
+        person = interest.recipient
+        doc = {
+            "email": person.email,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "topic_ids": list(interest.topic_ids),
+        }
+        await self._interested.replace_one({"_id": person.person}, doc, upsert=True)
+
+    async def remove_interest(self, person: str) -> None:
+        await self._interested.delete_one({"_id": person})
+
+    async def interested_in(self, topic_id: str | None) -> list[Recipient]:
+        query: Document = {"topic_ids": []}
+        if topic_id is not None:
+            query = {"$or": [{"topic_ids": []}, {"topic_ids": topic_id}]}
+        cursor = self._interested.find(query).sort("_id", ASCENDING)
+        return [_recipient(doc, audience="interested") async for doc in cursor]
 
     # --- sessions ----------------------------------------------------------------
 
@@ -206,13 +240,14 @@ def _person(recipient: Recipient) -> Document:
     return {
         "email": recipient.email,
         "email_key": recipient.key,
+        "person": recipient.person,
         "first_name": recipient.first_name,
         "last_name": recipient.last_name,
     }
 
 
-def _recipient(doc: Document) -> Recipient:
-    return Recipient(doc["email"], doc.get("first_name"), doc.get("last_name"))
+def _recipient(doc: Document, *, audience: Audience | None = None) -> Recipient:
+    return Recipient(doc["email"], doc.get("first_name"), doc.get("last_name"), audience)
 
 
 def _member(doc: Document) -> Member:

@@ -40,6 +40,18 @@ class Participation:
 
 
 @dataclass(frozen=True)
+class Interest:
+    """Someone on the interest list: told of new sessions on their topics (all, if none)."""
+
+    recipient: Recipient
+    topic_ids: tuple[str, ...] = ()
+
+    def wants(self, topic_id: str | None) -> bool:
+        """Whether a session on `topic_id` (None: no programme topic) concerns them."""
+        return not self.topic_ids or (topic_id is not None and topic_id in self.topic_ids)
+
+
+@dataclass(frozen=True)
 class SessionVersion:
     """The latest known version of a session, and the event that announced it."""
 
@@ -82,8 +94,11 @@ class Dispatch:
     session_id: str | None = None
     session: dict[str, Any] | None = None
     personal_keys: tuple[str, ...] = ()
+    """Pseudonyms of the people the content names (erasure drops it)."""
     erase_after_send: bool = False
     late: bool = False
+    places: int | None = None
+    """Places left in the session when it was announced (an announcement)."""
 
     @property
     def content_id(self) -> str:
@@ -102,6 +117,7 @@ class Content:
     cause_time: datetime
     data: dict[str, Any]
     session: dict[str, Any] | None = None
+    places: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +131,7 @@ class Delivery:
     content_id: str
     recipient: Recipient | None
     recipient_key: str
+    """The recipient's pseudonym (`person_key`): what erasure finds deliveries by."""
     status: str
     attempts: int = 0
     session_id: str | None = None

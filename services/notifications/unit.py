@@ -15,6 +15,7 @@ from typing import Protocol
 from services.notifications.domain import Recipient
 from services.notifications.records import (
     Dispatch,
+    Interest,
     Member,
     Participation,
     ProgrammeVersion,
@@ -64,6 +65,27 @@ class Recipients(Protocol):
         """Remove every participation of the person (erasure)."""
         ...
 
+    async def enrolled(self, session_id: str) -> int:
+        """How many hold a place in the session (as far as the facts read so far say)."""
+        ...
+
+    async def forget_person(self, person: str) -> None:
+        """Remove the participations and the interest of a person, by pseudonym."""
+        ...
+
+    async def save_interest(self, interest: Interest) -> None:
+        """Put a person on the interest list, or replace their topics."""
+        ...
+
+    async def remove_interest(self, person: str) -> None:
+        """Take a person (by pseudonym) off the interest list."""
+        ...
+
+    async def interested_in(self, topic_id: str | None) -> list[Recipient]:
+        """The people told of sessions on `topic_id` (those who chose every session, and
+        those who chose this topic), in a stable order."""
+        ...
+
     async def session(self, session_id: str) -> SessionVersion | None:
         """The latest known version of a session."""
         ...
@@ -101,12 +123,14 @@ class Deliveries(Protocol):
         in the order planned; return how many deliveries are new."""
         ...
 
-    async def cancel_pending(self, email_key: str, *, keep: Sequence[str]) -> int:
-        """Someone left: drop what was still to be sent to them (but the kinds in `keep`)."""
+    async def cancel_pending(self, person: str, *, kinds: Sequence[str], keep: bool) -> int:
+        """Drop what is still to be sent to a person (by pseudonym): the `kinds` given,
+        or, with `keep`, every kind but those."""
         ...
 
-    async def erase_person(self, email_key: str) -> None:
-        """Scrub a person from deliveries and contents (a pending one once sent)."""
+    async def erase_person(self, person: str) -> None:
+        """Scrub a person (by pseudonym) from deliveries and contents (a pending one once
+        sent)."""
         ...
 
     async def forget_author(self, author_id: str) -> None:

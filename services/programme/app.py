@@ -9,6 +9,7 @@ from services.programme.handlers import Deps
 from services.programme.repository import MongoUnit, create_indexes
 from services.programme.unit import Unit
 from shared.clock import Clock, system_clock
+from shared.contract.interest import PersonErased
 from shared.contract.programme import (
     BallotRejected,
     ProgrammePublicationRequested,
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(MemberRegistered, handlers.record_member)
     service.consume(MemberLeft, handlers.record_departure)
     service.consume(MemberErased, handlers.erase_member)
+    service.consume(PersonErased, handlers.erase_person)
 
     async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)

@@ -37,6 +37,7 @@ from services.programme.ranking import (
 from services.programme.unit import Unit
 from shared.clock import Clock
 from shared.contract import CloudEvent
+from shared.contract.interest import PersonErased
 from shared.contract.programme import (
     BallotRejected,
     BallotRejectedData,
@@ -224,6 +225,18 @@ async def erase_member(event: MemberErased, uow: Unit, deps: Deps) -> Emitted:
     if member is not None and member.email_key is not None:
         await _erase(member.email_key, uow)
     await uow.members.save(Member(member_id, MemberState("erased", event.time)))
+    return []
+
+
+async def erase_person(event: PersonErased, uow: Unit, deps: Deps) -> Emitted:
+    """Erase anyone, member or not (a proposer, a contributor), found by pseudonym."""
+    wanted = event.data.person
+    topics = await uow.topics.all()
+    keys = {p.email_key for t in topics for p in t.proposers}
+    keys |= {c.email_key for t in topics for c in t.comments}
+    keys |= {b.email_key for b in await uow.ballots.all()}
+    for key in sorted(k for k in keys if person_key(k) == wanted):
+        await _erase(key, uow)
     return []
 
 

@@ -9,6 +9,14 @@ from services.registration.handlers import Deps
 from services.registration.repository import MongoUnit, create_indexes
 from services.registration.unit import Unit
 from shared.clock import Clock, system_clock
+from shared.contract.interest import (
+    InterestDeclared,
+    InterestRecorded,
+    InterestRejected,
+    InterestRemoved,
+    InterestWithdrawn,
+    PersonErased,
+)
 from shared.contract.registration import (
     MemberErased,
     MemberLeaveRequested,
@@ -37,7 +45,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         settings or Settings(),
         description=(
             "Members of the PAT/SAT practice-exchange group (eligibility, leaving, "
-            "erasure) and the participants of each session (places and waitlist)."
+            "erasure), the participants of each session (places and waitlist), and the "
+            "interest list of those told of the sessions whose question interests them."
         ),
         publishes=[
             MemberRegistered,
@@ -47,6 +56,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             SessionSignupRejected,
             MemberLeft,
             MemberErased,
+            InterestRecorded,
+            InterestRejected,
+            InterestRemoved,
+            PersonErased,
         ],
         unit=MongoUnit,
     )
@@ -58,6 +71,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(SessionScheduled, handlers.track_session)
     service.consume(SessionRescheduled, handlers.track_session)
     service.consume(SessionCancelled, handlers.close_session)
+    service.consume(InterestDeclared, handlers.declare_interest)
+    service.consume(InterestWithdrawn, handlers.withdraw_interest)
 
     async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)

@@ -6,8 +6,18 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.registration.domain import Refusal
-from services.registration.records import Member, Participant
+from services.registration.records import InterestedPerson, Member, Participant
 from shared.contract import CloudEvent
+from shared.contract.interest import (
+    InterestRecorded,
+    InterestRecordedData,
+    InterestRejected,
+    InterestRejectedData,
+    InterestRemoved,
+    InterestRemovedData,
+    PersonErased,
+    PersonErasedData,
+)
 from shared.contract.registration import (
     MemberErased,
     MemberErasedData,
@@ -159,4 +169,58 @@ def member_erased(member: Member, *, cause: CloudEvent[Any], at: datetime) -> Me
         subject=member.member_id,
         cause_id=cause.id,
         time=at,
+    )
+
+
+def interest_recorded(
+    person: InterestedPerson, *, origin: Literal["declared", "not_eligible"], cause: CloudEvent[Any]
+) -> InterestRecorded:
+    """The person is on the interest list (for every session when `topic_ids` is empty)."""
+    data = InterestRecordedData(
+        email=person.email,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        topic_ids=list(person.topic_ids),
+        origin=origin,
+    )
+    return InterestRecorded.create(
+        data,
+        source=SOURCE,
+        subject=person_key(person.email_key),
+        cause_id=cause.id,
+        time=person.since,
+    )
+
+
+def interest_rejected(
+    refusal: Refusal, *, email: str, first_name: str, cause: CloudEvent[Any], at: datetime
+) -> InterestRejected:
+    """A declaration of interest was refused, with the French reason."""
+    data = InterestRejectedData.model_validate(
+        {"email": email, "first_name": first_name, "reason": "invalid", "detail": refusal.detail}
+    )
+    return InterestRejected.create(
+        data, source=SOURCE, subject=person_key(email), cause_id=cause.id, time=at
+    )
+
+
+def interest_removed(
+    person: InterestedPerson,
+    *,
+    reason: Literal["withdrawn", "erased"],
+    cause: CloudEvent[Any],
+    at: datetime,
+) -> InterestRemoved:
+    """The person is off the interest list."""
+    data = InterestRemovedData(email=person.email, reason=reason)
+    return InterestRemoved.create(
+        data, source=SOURCE, subject=person_key(person.email_key), cause_id=cause.id, time=at
+    )
+
+
+def person_erased(email_key: str, *, cause: CloudEvent[Any], at: datetime) -> PersonErased:
+    """Every service must now forget this person (found by pseudonym, never by address)."""
+    person = person_key(email_key)
+    return PersonErased.create(
+        PersonErasedData(person=person), source=SOURCE, subject=person, cause_id=cause.id, time=at
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from services.registration import events
 from services.registration.domain import (
+    CONSENT_REQUIRED,
     Refusal,
     already_enrolled,
     already_member,
@@ -26,10 +27,11 @@ from services.registration.domain import (
     signup_refusal,
     upcoming,
 )
-from services.registration.records import Member, Participant, SessionRecord
+from services.registration.records import InterestedPerson, Member, Participant, SessionRecord
 from services.registration.unit import Unit
 from shared.clock import Clock
 from shared.contract import CloudEvent
+from shared.contract.interest import InterestDeclared, InterestWithdrawn
 from shared.contract.registration import (
     MemberLeaveRequested,
     RegistrationRequested,
@@ -69,7 +71,11 @@ async def register_member(event: RegistrationRequested, uow: Unit, deps: Deps) -
         consent=request.consent,
     )
     if isinstance(screened, Refusal):
-        return [_rejected(event, screened, at=now)]
+        rejected = _rejected(event, screened, at=now)
+        if screened.reason != "not_eligible":
+            return [rejected]
+        # Refused membership, they asked to join: told of every session from now on.
+        return [rejected, await _put_on_interest_list(event, uow, at=now)]
     existing = await uow.members.find(screened.email.key)
     if existing is not None and existing.status == "active":
         return [_rejected(event, already_member(), at=now)]
@@ -94,35 +100,101 @@ async def register_member(event: RegistrationRequested, uow: Unit, deps: Deps) -
 
 
 async def leave_group(event: MemberLeaveRequested, uow: Unit, deps: Deps) -> Emitted:
-    """member_left (withdrawn from upcoming sessions); with erase, also member_erased."""
+    """member_left (withdrawn from upcoming sessions) for a member, interest_removed for
+    someone on the interest list; with erase, anyone is forgotten: member_erased for a
+    member, person_erased for everyone."""
     request = event.data
     address = _existing_person(request.email)
     now = deps.clock()
     member = await uow.members.find(address.key)
-    if member is None or (member.status == "left" and not request.erase):
-        logger.info("leave request for no active member: no effect", extra={"event_id": event.id})
+    interested = await uow.interested.find(address.key)
+    active = member is not None and member.status == "active"
+    if not (active or interested or request.erase):
+        logger.info("leave request for nobody on a list: no effect", extra={"event_id": event.id})
         return []
     emitted: Emitted = []
-    if member.status == "active":
-        holdings = await uow.participants.of_person(address.key)
-        known = await uow.sessions.find_many(p.session_id for p in holdings)
-        for participant in holdings:
-            record = known.get(participant.session_id)
-            if record is not None and upcoming(record.view, now):
-                await uow.sessions.lock(participant.session_id)
-                emitted += await _withdraw(
-                    participant, reason="member_left", cause=event, uow=uow, deps=deps, now=now
-                )
+    if active or request.erase:
+        emitted += await _give_up_places(address, cause=event, uow=uow, deps=deps, now=now)
+    if member is not None and active:
         emitted.append(events.member_left(member, erase=request.erase, cause=event, at=now))
         await uow.members.mark_left(member.member_id, at=now)
+    if interested is not None:
+        await uow.interested.remove(address.key)
+        gone = events.interest_removed(
+            interested, reason="erased" if request.erase else "withdrawn", cause=event, at=now
+        )
+        emitted.append(gone)
     if request.erase:
-        await uow.members.erase(member.member_id, at=now)
+        if member is not None:
+            await uow.members.erase(member.member_id, at=now)
+            emitted.append(events.member_erased(member, cause=event, at=now))
         await uow.participants.forget_person(address.key)
-        emitted.append(events.member_erased(member, cause=event, at=now))
-        # Once member_erased is out, every stored output naming the person is emptied,
+        emitted.append(events.person_erased(address.key, cause=event, at=now))
+        # Once the erasure is out, every stored output naming the person is emptied,
         # this event's own record included: a redelivery has nothing left to publish.
         uow.erase_once_published(address.key)
     return emitted
+
+
+async def _give_up_places(
+    address: EmailAddress, *, cause: CloudEvent[Any], uow: Unit, deps: Deps, now: datetime
+) -> Emitted:
+    """Withdraw the person from every upcoming session (promoting who comes next)."""
+    holdings = await uow.participants.of_person(address.key)
+    known = await uow.sessions.find_many(p.session_id for p in holdings)
+    emitted: Emitted = []
+    for participant in holdings:
+        record = known.get(participant.session_id)
+        if record is not None and upcoming(record.view, now):
+            await uow.sessions.lock(participant.session_id)
+            emitted += await _withdraw(
+                participant, reason="member_left", cause=cause, uow=uow, deps=deps, now=now
+            )
+    return emitted
+
+
+# --- the interest list ----------------------------------------------------------------
+
+
+async def declare_interest(event: InterestDeclared, uow: Unit, deps: Deps) -> Emitted:
+    """interest_recorded (on the list, for the topics given or every session), or
+    interest_rejected (consent, address or names)."""
+    request = event.data
+    now = deps.clock()
+    address = check_email(request.email)
+    refusal = (
+        address
+        if isinstance(address, Refusal)
+        else names_refusal(request.first_name, request.last_name)
+    )
+    if refusal is None and not request.consent:
+        refusal = Refusal("invalid", CONSENT_REQUIRED)
+    if refusal is not None or not isinstance(address, EmailAddress):
+        detail = refusal or Refusal("invalid", CONSENT_REQUIRED)
+        rejected = events.interest_rejected(
+            detail, email=request.email, first_name=request.first_name, cause=event, at=now
+        )
+        return [rejected]
+    person = InterestedPerson(
+        email_key=address.key,
+        email=address.given,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        organisation=request.organisation,
+        topic_ids=tuple(dict.fromkeys(request.topic_ids)),
+        since=now,
+    )
+    await uow.interested.save(person)
+    return [events.interest_recorded(person, origin="declared", cause=event)]
+
+
+async def withdraw_interest(event: InterestWithdrawn, uow: Unit, deps: Deps) -> Emitted:
+    """interest_removed, when the person was on the list (else nothing)."""
+    address = _existing_person(event.data.email)
+    person = await uow.interested.find(address.key)
+    if person is None or not await uow.interested.remove(address.key):
+        return []
+    return [events.interest_removed(person, reason="withdrawn", cause=event, at=deps.clock())]
 
 
 # --- places --------------------------------------------------------------------------
@@ -257,6 +329,25 @@ async def close_session(event: SessionCancelled, uow: Unit, deps: Deps) -> Emitt
 
 
 # --- helpers -------------------------------------------------------------------------
+
+
+async def _put_on_interest_list(
+    event: RegistrationRequested, uow: Unit, *, at: datetime
+) -> CloudEvent[Any]:
+    request = event.data
+    address = check_email(request.email)
+    assert isinstance(address, EmailAddress)  # screened before eligibility
+    person = InterestedPerson(
+        email_key=address.key,
+        email=address.given,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        organisation=request.organisation,
+        topic_ids=(),
+        since=at,
+    )
+    await uow.interested.save(person)
+    return events.interest_recorded(person, origin="not_eligible", cause=event)
 
 
 def _rejected(event: RegistrationRequested, refusal: Refusal, *, at: datetime) -> CloudEvent[Any]:

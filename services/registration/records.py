@@ -59,3 +59,16 @@ class Participant:
     """Order of sign-up within the session (the waitlist's order)."""
     signed_up_at: datetime
     is_member: bool
+
+
+@dataclass(frozen=True)
+class InterestedPerson:
+    """Someone on the interest list: told of the sessions on their topics (all, if none)."""
+
+    email_key: str
+    email: str
+    first_name: str
+    last_name: str | None
+    organisation: str | None
+    topic_ids: tuple[str, ...]
+    since: datetime

@@ -15,7 +15,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.registration.records import Member, Participant, SessionRecord
+from services.registration.records import InterestedPerson, Member, Participant, SessionRecord
 from services.registration.unit import Unit
 from shared.mongo import Document
 from shared.storage import Storage
@@ -30,6 +30,7 @@ class MongoUnit(Unit):
         self.members = MongoMembers(storage)
         self.sessions = MongoSessions(storage)
         self.participants = MongoParticipants(storage)
+        self.interested = MongoInterested(storage)
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
@@ -152,6 +153,30 @@ class MongoParticipants:
 
     async def forget_person(self, email_key: str) -> None:
         await self._participants.delete_many({"email_key": email_key})
+
+
+class MongoInterested:
+    """Collection `interested`: `_id` is the address key."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._interested = storage.collection("interested")
+
+    async def find(self, email_key: str) -> InterestedPerson | None:
+        doc = await self._interested.find_one({"_id": email_key})
+        if doc is None:
+            return None
+        fields = {k: v for k, v in doc.items() if k != "_id"}
+        fields["topic_ids"] = tuple(fields.get("topic_ids", ()))
+        return InterestedPerson(email_key=email_key, **fields)
+
+    async def save(self, person: InterestedPerson) -> None:
+        doc = dataclasses.asdict(person)
+        doc["_id"] = doc.pop("email_key")
+        doc["topic_ids"] = list(person.topic_ids)
+        await self._interested.replace_one({"_id": person.email_key}, doc, upsert=True)
+
+    async def remove(self, email_key: str) -> bool:
+        return (await self._interested.delete_one({"_id": email_key})).deleted_count > 0
 
 
 def _member_doc(member: Member) -> Document:

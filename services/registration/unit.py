@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from services.registration.records import Member, Participant, SessionRecord
+from services.registration.records import InterestedPerson, Member, Participant, SessionRecord
 from shared.unit_of_work import UnitOfWork
 
 
@@ -108,9 +108,26 @@ class Participants(Protocol):
         ...
 
 
+class Interested(Protocol):
+    """The interest list: one entry per address key."""
+
+    async def find(self, email_key: str) -> InterestedPerson | None:
+        """The person's entry, if they are on the list."""
+        ...
+
+    async def save(self, person: InterestedPerson) -> None:
+        """Put the person on the list, or replace their entry."""
+        ...
+
+    async def remove(self, email_key: str) -> bool:
+        """Take the person off the list; False when they were not on it."""
+        ...
+
+
 class Unit(UnitOfWork):
     """The registration service's unit of work."""
 
     members: Members
     sessions: Sessions
     participants: Participants
+    interested: Interested

@@ -25,6 +25,10 @@ EmailKind = Literal[
     "signup_rejection",
     "ballot_rejection",
     "leave_confirmation",
+    "interest_confirmation",
+    "interest_rejection",
+    "session_announcement",
+    "confirmation_link",
 ]
 
 

@@ -13,6 +13,7 @@ from services.notifications.domain import Recipient
 from services.notifications.recipients import without_author
 from services.notifications.records import (
     Dispatch,
+    Interest,
     Member,
     Participation,
     ProgrammeVersion,
@@ -34,6 +35,7 @@ class MemoryRecipients:
         self.participations: dict[str, StoredParticipation] = {}
         self.sessions: dict[str, SessionVersion] = {}
         self.programmes: dict[int, ProgrammeVersion] = {}
+        self.interests: dict[str, Interest] = {}
 
     async def add_member(self, member_id: str, recipient: Recipient) -> bool:
         if member_id in self.members:
@@ -64,7 +66,7 @@ class MemoryRecipients:
 
     async def active_members(self) -> list[Recipient]:
         return [
-            m.recipient
+            replace(m.recipient, audience="member")
             for _, m in sorted(self.members.items())
             if not m.left and m.recipient is not None
         ]
@@ -102,6 +104,34 @@ class MemoryRecipients:
             person = stored.participation.recipient
             if person is not None and person.key == email_key:
                 del self.participations[participant_id]
+
+    async def enrolled(self, session_id: str) -> int:
+        return sum(
+            1
+            for stored in self.participations.values()
+            if stored.participation.session_id == session_id
+            and stored.participation.status == "enrolled"
+        )
+
+    async def forget_person(self, person: str) -> None:
+        for participant_id, stored in list(self.participations.items()):
+            someone = stored.participation.recipient
+            if someone is not None and someone.person == person:
+                del self.participations[participant_id]
+        self.interests.pop(person, None)
+
+    async def save_interest(self, interest: Interest) -> None:
+        self.interests[interest.recipient.person] = interest
+
+    async def remove_interest(self, person: str) -> None:
+        self.interests.pop(person, None)
+
+    async def interested_in(self, topic_id: str | None) -> list[Recipient]:
+        return [
+            replace(self.interests[person].recipient, audience="interested")
+            for person in sorted(self.interests)
+            if self.interests[person].wants(topic_id)
+        ]
 
     async def session(self, session_id: str) -> SessionVersion | None:
         return self.sessions.get(session_id)
@@ -148,21 +178,21 @@ class MemoryDeliveries:
             self.deliveries[doc["_id"]] = doc
         return len(new)
 
-    async def cancel_pending(self, email_key: str, *, keep: Sequence[str]) -> int:
+    async def cancel_pending(self, person: str, *, kinds: Sequence[str], keep: bool) -> int:
         cancelled = 0
         for doc in self.deliveries.values():
             if (
-                doc["recipient_key"] == email_key
+                doc["recipient_key"] == person
                 and doc["status"] == "pending"
-                and doc["kind"] not in keep
+                and (doc["kind"] not in kinds if keep else doc["kind"] in kinds)
             ):
                 doc.update(status="cancelled", announced=True)
                 cancelled += 1
         return cancelled
 
-    async def erase_person(self, email_key: str) -> None:
+    async def erase_person(self, person: str) -> None:
         for doc in self.deliveries.values():
-            if doc["recipient_key"] != email_key:
+            if doc["recipient_key"] != person:
                 continue
             if doc["status"] == "pending" or not doc["announced"]:
                 doc.update(erase_after_send=True, scrub=True)
@@ -174,7 +204,7 @@ class MemoryDeliveries:
                 d["content_id"] == content_id and d["status"] == "pending"
                 for d in self.deliveries.values()
             )
-            if email_key in content["keys"] and not waiting:
+            if person in content["keys"] and not waiting:
                 del self.contents[content_id]
 
     async def forget_author(self, author_id: str) -> None:
@@ -183,8 +213,8 @@ class MemoryDeliveries:
 
     def to(self, address: str) -> list[dict[str, Any]]:
         """The deliveries to one address (test helper)."""
-        key = Recipient(address).key
-        return [d for d in self.deliveries.values() if d["recipient_key"] == key]
+        person = Recipient(address).person
+        return [d for d in self.deliveries.values() if d["recipient_key"] == person]
 
 
 class MemoryUnit(Unit):

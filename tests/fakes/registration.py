@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from services.registration.records import Member, Participant, SessionRecord
+from services.registration.records import InterestedPerson, Member, Participant, SessionRecord
 from services.registration.unit import Unit
 from tests.fakes.inbox import MemoryProcessedEvents
 
@@ -118,6 +118,20 @@ class MemoryParticipants:
             del self.by_id[participant.participant_id]
 
 
+class MemoryInterested:
+    def __init__(self) -> None:
+        self.by_key: dict[str, InterestedPerson] = {}
+
+    async def find(self, email_key: str) -> InterestedPerson | None:
+        return self.by_key.get(email_key)
+
+    async def save(self, person: InterestedPerson) -> None:
+        self.by_key[person.email_key] = person
+
+    async def remove(self, email_key: str) -> bool:
+        return self.by_key.pop(email_key, None) is not None
+
+
 class MemoryUnit(Unit):
     """Every repository in memory; the state lives as long as the unit."""
 
@@ -126,3 +140,4 @@ class MemoryUnit(Unit):
         self.members = MemoryMembers()
         self.sessions = MemorySessions()
         self.participants = MemoryParticipants()
+        self.interested = MemoryInterested()

@@ -13,6 +13,7 @@ from services.notifications.domain import Recipient
 from services.notifications.emails.ics import parameter_text, session_calendar
 from shared.calendar import session_uid
 from shared.contract.scheduling import SessionData
+from shared.identity import display_name
 
 PARIS = ZoneInfo("Europe/Paris")
 STAMP = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
@@ -152,6 +153,7 @@ def test_any_name_or_title_still_parses_back_to_the_same_values(first, last, tit
     assert all(len(line) <= 75 for line in body.split(b"\r\n"))
     _, event = parsed(body)
     assert str(event["ATTENDEE"]) == "mailto:camille@cc-exemple.fr"
-    assert event["ATTENDEE"].params["CN"] == parameter_text(f"{first} {last}")
+    # The name as every service shows it (shared.identity: bounded to 100 characters).
+    assert event["ATTENDEE"].params["CN"] == parameter_text(display_name(first, last))
     assert str(event["SUMMARY"]) == title
     assert event.decoded("SEQUENCE") == 3

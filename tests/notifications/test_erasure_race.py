@@ -30,14 +30,14 @@ async def test_a_delivery_claimed_before_the_erasure_is_scrubbed_once_settled(se
         cause_time=NOW,
         data={"first_name": "Camille"},
         recipients=(camille,),
-        personal_keys=(camille.key,),
+        personal_keys=(camille.person,),
     )
     await repo.plan(welcome, now=NOW)
     claimed, _ = await repo.claim(now=NOW, owner="sender-a", lease=timedelta(minutes=2))
     assert [d.recipient for d in claimed] == [camille]
     assert not claimed[0].erase_after_send  # the sender's copy knows nothing of what follows
 
-    await repo.erase_person(camille.key)  # processed while it is being sent
+    await repo.erase_person(camille.person)  # processed while it is being sent
     sent = {"status": "sent", "finished_at": NOW, "announced": True, "subject": "Bienvenue"}
     assert await repo.finish_many([(claimed[0], sent)], owner="sender-a") == 1
     stored = await db.deliveries.find_one({"_id": claimed[0].delivery_id})
@@ -47,5 +47,5 @@ async def test_a_delivery_claimed_before_the_erasure_is_scrubbed_once_settled(se
     stored = await db.deliveries.find_one({"_id": claimed[0].delivery_id})
     assert "recipient" not in stored
     assert stored["recipient_key"] == "erased"
-    assert await db.contents.count_documents({"keys": camille.key}) == 0
+    assert await db.contents.count_documents({"keys": camille.person}) == 0
     assert await repo.scrub_settled(limit=10) == 0  # nothing left to sweep

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.notifications import handlers
 from services.notifications.handlers import Deps
-from shared.identity import email_key, person_key
+from shared.identity import person_key
 from tests.harness.data import event
 from tests.harness.units import MemoryBackend
 from tests.notifications.builders import enrolment, member, session
@@ -20,7 +20,7 @@ from tests.notifications.builders import enrolment, member, session
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 SOON = NOW + timedelta(days=20)
 COORDINATION = "coordination@caprural.test"
-DEPS = Deps(clock=lambda: NOW, coordinators=(COORDINATION,), wake=asyncio.Event())
+DEPS = Deps(clock=lambda: NOW, coordinators=(COORDINATION,), capacity=30, wake=asyncio.Event())
 
 
 def upcoming(session_id: str, **overrides: Any) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def upcoming(session_id: str, **overrides: Any) -> dict[str, Any]:
 
 async def planned(backend, address: str) -> list[tuple[str, str]]:
     """(kind, status) of every delivery planned for `address`, in a stable order."""
-    key = email_key(address)
+    key = person_key(address)
     if isinstance(backend, MemoryBackend):
         async with backend.unit() as uow:
             docs = list(uow.deliveries.deliveries.values())
@@ -178,3 +178,91 @@ async def test_an_erased_member_leaves_no_address_in_the_projection_or_pending_c
     assert known is not None
     assert (known.recipient, known.erased) == (None, True)
     assert await planned(backend, "erwan@pnr.fr") == [("welcome", "pending")]  # sent, then scrubbed
+
+
+# --- the interest list and the public pages -------------------------------------------
+
+
+async def interested(backend, address: str, *topics: str, origin: str = "declared") -> None:
+    data = {"email": address, "first_name": "Alex", "topic_ids": list(topics), "origin": origin}
+    await backend.run(handlers.note_interest, event("interest_recorded", data), DEPS)
+
+
+async def test_a_new_session_is_announced_to_the_interested_it_concerns_never_to_members(
+    backend,
+):
+    await join(backend, "member@cc-exemple.fr")
+    await interested(backend, "member@cc-exemple.fr")  # also on the list: a member all the same
+    await interested(backend, "everything@asso.org")
+    await interested(backend, "foncier@asso.org", "t-foncier")
+    await interested(backend, "other@asso.org", "t-autre")
+    scheduled = upcoming("s1", topic_id="t-foncier")
+    await backend.run(handlers.invite_to_session, event("session_scheduled", scheduled), DEPS)
+
+    announced = {
+        address: [k for k, _ in await planned(backend, address) if k == "session_announcement"]
+        for address in ("member@cc-exemple.fr", "everything@asso.org", "foncier@asso.org")
+    } | {"other@asso.org": await planned(backend, "other@asso.org")}
+    assert announced == {
+        "member@cc-exemple.fr": [],
+        "everything@asso.org": ["session_announcement"],
+        "foncier@asso.org": ["session_announcement"],
+        "other@asso.org": [("interest_confirmation", "pending")],
+    }
+
+
+async def test_someone_interested_after_the_announcement_is_told_of_it_once(backend):
+    scheduled = event("session_scheduled", upcoming("s1"))
+    await backend.run(handlers.invite_to_session, scheduled, DEPS)
+    await interested(backend, "late@asso.org", origin="not_eligible")
+    await interested(backend, "late@asso.org")  # declared again later: still one announcement
+
+    assert await planned(backend, "late@asso.org") == [
+        ("interest_confirmation", "pending"),
+        ("session_announcement", "pending"),
+    ]
+
+
+async def test_withdrawing_interest_drops_what_was_still_to_be_announced(backend):
+    await interested(backend, "alex@asso.org")
+    await backend.run(handlers.invite_to_session, event("session_scheduled", upcoming("s1")), DEPS)
+    removed = {"email": "ALEX@asso.org", "reason": "withdrawn"}
+    await backend.run(handlers.forget_interest, event("interest_removed", removed), DEPS)
+    await backend.run(handlers.invite_to_session, event("session_scheduled", upcoming("s2")), DEPS)
+
+    assert await planned(backend, "alex@asso.org") == [
+        ("interest_confirmation", "pending"),
+        ("session_announcement", "cancelled"),
+    ]
+
+
+async def test_a_person_erased_by_pseudonym_leaves_no_address_behind(backend):
+    await interested(backend, "alex@asso.org")
+    guest = enrolment("s1", "alex@asso.org")
+    await backend.run(handlers.invite_to_session, event("session_scheduled", upcoming("s1")), DEPS)
+    await backend.run(handlers.confirm_signup, event("participant_enrolled", guest), DEPS)
+
+    erased = {"person": person_key("alex@asso.org")}
+    await backend.run(handlers.erase_person, event("person_erased", erased), DEPS)
+
+    async with backend.unit() as uow:
+        assert await uow.recipients.interested_in(None) == []
+        assert await uow.recipients.participants("s1", ["enrolled"]) == []
+    assert await planned(backend, "alex@asso.org") == []  # cancelled, and scrubbed at once
+    assert all("alex@asso.org" not in repr(c) for c in await contents(backend))
+
+
+async def test_a_form_of_the_public_pages_gets_its_confirmation_link_by_email(backend):
+    await backend.run(handlers.invite_to_session, event("session_scheduled", upcoming("s1")), DEPS)
+    request = {
+        "purpose": "signup",
+        "email": "dominique@commune.fr",
+        "first_name": "Dominique",
+        "last_name": "Durand",
+        "session_id": "s1",
+    }
+    await backend.run(
+        handlers.send_confirmation_link, event("confirmation_requested", request), DEPS
+    )
+
+    assert await planned(backend, "dominique@commune.fr") == [("confirmation_link", "pending")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
@@ -10,10 +11,23 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from services.notifications.domain import Recipient
+from services.notifications.emails import Composer
 from services.notifications.emails.letters import letter_for
 from services.notifications.emails.mime import WIRE, build_message, message_id
 from services.notifications.emails.rendering import Renderer
-from services.notifications.emails.samples import CAMILLE, sample_cause
+from services.notifications.emails.samples import (
+    CAMILLE,
+    ORGANIZER,
+    SAMPLE_LINKS,
+    WHEN,
+    sample_cause,
+    sample_delivery,
+)
+from services.notifications.emails.samples import session as sample_session
+from services.notifications.records import SessionVersion
+from shared.contract.scheduling import SessionData
+from shared.links import Link
+from tests.notifications.builders import html_part, text_part
 
 DATE = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
 FROM = "Cap Rural <pat@caprural.org>"
@@ -103,3 +117,86 @@ def test_the_wire_policy_folds_the_headers_of_the_messages_as_compat32_does():
         for part in parsed.walk():
             for name, value in part.items():
                 assert WIRE.fold_binary(name, value) == COMPAT32.fold_binary(name, value)
+
+
+# --- one-click links -------------------------------------------------------------------
+
+
+def composed(kind, *, audience=None):
+    """The message the sender would send for a sample delivery of `kind`."""
+    delivery, content = sample_delivery(kind)
+    assert delivery.recipient is not None
+    delivery = replace(delivery, recipient=replace(delivery.recipient, audience=audience))
+    composer = Composer(mail_from=ORGANIZER, clock=lambda: WHEN, links=SAMPLE_LINKS)
+    known = SessionVersion(
+        session_id="2020-01-lancement",
+        sequence=0,
+        starts_at=WHEN,
+        data=SessionData(**sample_session()).model_dump(mode="json"),
+        event_id="e",
+        event_type="session_scheduled",
+        event_time=WHEN,
+    )
+    message, _ = composer.compose(delivery, content, known)
+    assert isinstance(message, bytes)
+    return message_from_bytes(message, policy=policy.default)
+
+
+def links_in(message):
+    """Every link to the gateway in the plain text, read back as what it does."""
+    found = {}
+    for word in text_part(message).split():
+        if "/l/" in word:
+            link = SAMPLE_LINKS.read(word.rsplit("/l/", 1)[1])
+            assert isinstance(link, Link), link
+            found[link.action] = (link, word)
+    return found
+
+
+def test_a_member_s_invitation_can_unsubscribe_in_one_click_and_bring_a_question():
+    message = composed("session_invitation", audience="member")
+
+    links = links_in(message)
+    assert set(links) == {"unsubscribe", "question"}
+    unsubscribe, url = links["unsubscribe"]
+    assert (unsubscribe.audience, unsubscribe.email) == ("member", CAMILLE.email)
+    assert message["List-Unsubscribe"].strip() == f"<{url}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert links["question"][0].session_id == "2020-01-lancement"
+    assert "quitter le groupe" in html_part(message)
+
+
+def test_an_answer_to_the_person_s_own_action_has_no_list_unsubscribe():
+    welcome = composed("welcome")
+    place = composed("signup_confirmation")
+
+    assert welcome["List-Unsubscribe"] is None
+    assert place["List-Unsubscribe"] is None
+    assert set(links_in(place)) == {"cancel"}
+    assert links_in(place)["cancel"][0].session_id == "2020-01-lancement"
+
+
+def test_the_same_email_sent_again_makes_the_same_requests():
+    first, _ = links_in(composed("signup_confirmation"))["cancel"]
+    again, _ = links_in(composed("signup_confirmation"))["cancel"]
+
+    assert first.event_id == again.event_id
+
+
+def test_an_announcement_signs_the_interested_person_up_in_one_click():
+    message = composed("session_announcement", audience="interested")
+
+    links = links_in(message)
+    assert set(links) == {"signup", "unsubscribe"}
+    signup, _ = links["signup"]
+    assert (signup.first_name, signup.last_name) == ("Camille", "Martin")
+    assert links["unsubscribe"][0].audience == "interested"
+    assert "Il reste 12 places." in text_part(message)
+
+
+def test_a_confirmation_link_confirms_what_the_form_asked():
+    links = links_in(composed("confirmation_link"))
+
+    confirm, _ = links["confirm_signup"]
+    assert (confirm.session_id, confirm.email) == ("2020-01-lancement", CAMILLE.email)
+    assert (confirm.first_name, confirm.last_name) == ("Camille", "Martin")

@@ -406,3 +406,20 @@ async def test_an_erasure_empties_the_stored_programme_that_named_the_person(req
     assert after.outputs == ()
     assert after.people == ()
     assert redelivered == []  # nothing of the erased person is published again
+
+
+async def test_a_person_erased_by_pseudonym_loses_their_proposals_and_words_member_or_not(
+    backend,
+):
+    guest = "guest@asso.org"
+    topic = await propose(backend, "Foncier agricole", email=guest, name="Invité")
+    await comment(backend, topic.data.topic_id, guest, "Mon retour", at=hours(1))
+    await comment(backend, topic.data.topic_id, CAMILLE, "Le mien", at=hours(2))
+
+    erased = event("person_erased", {"person": person_key("GUEST@asso.org")})
+    assert await backend.run(handlers.erase_person, erased, DEPS) == []
+
+    async with backend.unit() as uow:
+        [kept] = await uow.topics.all()
+    assert [p.email_key for p in kept.proposers] == []
+    assert [c.email_key for c in kept.comments] == [CAMILLE]

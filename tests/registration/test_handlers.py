@@ -23,7 +23,7 @@ DEPS = Deps(clock=lambda: NOW, capacity=2)
 
 
 async def register(backend, email: str, **overrides: Any) -> Any:
-    [outcome] = await backend.run(
+    outcome, *_ = await backend.run(
         handlers.register_member,
         event("registration_requested", registration(email, **overrides)),
         DEPS,
@@ -224,8 +224,14 @@ async def test_an_erasure_forgets_the_member_and_their_places(backend):
 
     outputs = await leave(backend, "ERWAN@pnr.fr", erase=True)
 
-    assert [e.type for e in outputs] == ["participant_withdrawn", "member_left", "member_erased"]
-    assert outputs[-1].data.member_id == joined.data.member_id
+    assert [e.type for e in outputs] == [
+        "participant_withdrawn",
+        "member_left",
+        "member_erased",
+        "person_erased",
+    ]
+    assert outputs[2].data.member_id == joined.data.member_id
+    assert outputs[3].data.person == person_key("erwan@pnr.fr")  # a pseudonym only
     async with backend.unit() as uow:
         assert await uow.members.find("erwan@pnr.fr") is None
         assert await uow.participants.of_person("erwan@pnr.fr") == []
@@ -234,3 +240,102 @@ async def test_an_erasure_forgets_the_member_and_their_places(backend):
 async def test_a_leave_request_with_an_impossible_address_is_poison(backend):
     with pytest.raises(PoisonMessage, match=r"data\.email"):
         await leave(backend, "no-at-sign")
+
+
+# --- the interest list ----------------------------------------------------------------
+
+
+async def declare(backend, email: str, **overrides: Any) -> Any:
+    data = {
+        "email": email,
+        "first_name": "Alex",
+        "last_name": "Bernard",
+        "topic_ids": ["t-foncier"],
+        "consent": True,
+    }
+    data.update(overrides)
+    return await backend.run(handlers.declare_interest, event("interest_declared", data), DEPS)
+
+
+async def test_anyone_may_be_told_of_the_sessions_on_their_topics(backend):
+    [recorded] = await declare(backend, "Alex@Asso.org")
+    [updated] = await declare(backend, "alex@asso.org", topic_ids=[])
+
+    assert (recorded.type, recorded.data.origin) == ("interest_recorded", "declared")
+    assert recorded.data.topic_ids == ["t-foncier"]
+    assert updated.data.topic_ids == []  # now every session
+    async with backend.unit() as uow:
+        entry = await uow.interested.find("alex@asso.org")
+    assert entry is not None
+    assert entry.email == "alex@asso.org"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"consent": False}, {"email": "pas-une-adresse"}, {"last_name": "<b>Bernard</b>"}],
+)
+async def test_an_interest_without_consent_a_valid_address_or_clean_names_is_refused(
+    backend, overrides
+):
+    overrides = dict(overrides)
+    email = overrides.pop("email", "alex@asso.org")
+    [refused] = await declare(backend, email, **overrides)
+
+    assert (refused.type, refused.data.reason) == ("interest_rejected", "invalid")
+    assert refused.data.detail
+    async with backend.unit() as uow:
+        assert await uow.interested.find("alex@asso.org") is None
+
+
+async def test_a_person_refused_membership_is_put_on_the_list_for_every_session(backend):
+    rejected, recorded = await backend.run(
+        handlers.register_member,
+        event("registration_requested", registration("elu@commune.fr", role="Élu")),
+        DEPS,
+    )
+
+    assert rejected.data.reason == "not_eligible"
+    assert (recorded.type, recorded.data.origin, recorded.data.topic_ids) == (
+        "interest_recorded",
+        "not_eligible",
+        [],
+    )
+
+
+async def test_withdrawing_interest_takes_the_person_off_the_list_once(backend):
+    await declare(backend, "alex@asso.org")
+    request = {"email": "ALEX@asso.org"}
+
+    [removed] = await backend.run(
+        handlers.withdraw_interest, event("interest_withdrawn", request), DEPS
+    )
+    again = await backend.run(
+        handlers.withdraw_interest, event("interest_withdrawn", request), DEPS
+    )
+
+    assert (removed.type, removed.data.reason) == ("interest_removed", "withdrawn")
+    assert again == []
+
+
+async def test_leaving_takes_an_interested_person_off_the_list_and_erasure_forgets_a_guest(
+    backend,
+):
+    await declare(backend, "alex@asso.org")
+    await schedule(backend, "s1")
+    await sign_up(backend, "s1", "alex@asso.org")
+    await sign_up(backend, "s1", "bea@asso.org")
+    await sign_up(backend, "s1", "chloe@asso.org")  # waitlisted
+
+    [removed] = await leave(backend, "alex@asso.org")
+    outputs = await leave(backend, "alex@asso.org", erase=True)
+
+    assert (removed.type, removed.data.reason) == ("interest_removed", "withdrawn")
+    assert [e.type for e in outputs] == [
+        "participant_withdrawn",
+        "participant_enrolled",
+        "person_erased",
+    ]
+    assert outputs[1].data.email == "chloe@asso.org"  # promoted
+    async with backend.unit() as uow:
+        assert await uow.participants.of_person("alex@asso.org") == []
+        assert await uow.interested.find("alex@asso.org") is None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from shared.contract import EVENTS, derived_id, event_model
+from shared.contract import EVENTS, INBOUND, PRODUCED, derived_id, event_model
 from shared.contract.docs import ROOT, documents
 from shared.contract.registration import RegistrationRequested, RegistrationRequestedData
 from shared.publishing import build_event
@@ -39,7 +39,7 @@ def envelope(**overrides):
 
 
 def test_every_event_type_is_its_own_topic_name_and_model():
-    assert len(EVENTS) == 28
+    assert len(EVENTS) == len(INBOUND) + len(PRODUCED) == 41
     for event_type, model in EVENTS.items():
         assert model.event_type == event_type
         assert model.model_json_schema()["properties"]["type"]["const"] == event_type

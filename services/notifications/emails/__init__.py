@@ -17,9 +17,11 @@ from pydantic import ValidationError
 from services.notifications.domain import SESSION_KINDS, SIGNUP_KINDS, Deferred, Refused, Skipped
 from services.notifications.emails.letters import Letter, LetterError, letter_for, parse_cause
 from services.notifications.emails.mime import build_message
+from services.notifications.emails.offers import offered_links
 from services.notifications.emails.rendering import Renderer, RenderError
 from services.notifications.records import Content, Delivery, SessionVersion
 from shared.clock import Clock
+from shared.links import Links
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +36,17 @@ Composed = bytes | Refused | Deferred | Skipped
 class Composer:
     """Makes the messages of deliveries (templates loaded once, letters kept per content)."""
 
-    def __init__(self, *, mail_from: str, clock: Clock, renderer: Renderer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        mail_from: str,
+        clock: Clock,
+        links: Links,
+        renderer: Renderer | None = None,
+    ) -> None:
         self.mail_from = mail_from
         self.clock = clock
+        self.links = links
         self.renderer = renderer or Renderer()
         self._letters: OrderedDict[tuple[str, int | None], Letter | Composed] = OrderedDict()
 
@@ -47,10 +57,11 @@ class Composer:
         letter = self._letter(delivery, content, session)
         if not isinstance(letter, Letter):
             return letter, None
-        if delivery.recipient is None:
+        if delivery.recipient is None or content is None:
             return Refused("destinataire effacé"), letter.subject
         try:
-            email = self.renderer.render(letter, delivery.recipient)
+            links = offered_links(delivery, content, self.links)
+            email = self.renderer.render(letter, delivery.recipient, links)
             message = build_message(
                 email,
                 mail_from=self.mail_from,
@@ -92,6 +103,7 @@ class Composer:
                 time=content.cause_time,
                 organizer=self.mail_from,
                 session=snapshot,
+                places=content.places,
             )
             return letter_for(cause)
         except (LetterError, ValidationError) as error:

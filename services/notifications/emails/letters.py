@@ -16,6 +16,11 @@ from pydantic import BaseModel
 from services.notifications.domain import header_safe
 from services.notifications.emails.french import long_date, slot
 from services.notifications.emails.ics import Method, SessionCalendar, session_calendar
+from shared.contract.interest import (
+    ConfirmationRequestedData,
+    InterestRecordedData,
+    InterestRejectedData,
+)
 from shared.contract.notifications import EmailKind
 from shared.contract.programme import BallotRejectedData, ProgrammePublishedData, TopicAcceptedData
 from shared.contract.registration import (
@@ -68,6 +73,7 @@ class Cause:
     time: datetime
     organizer: str
     session: SessionData | None = None
+    places: int | None = None
 
 
 def _subject(text: str) -> str:
@@ -190,6 +196,45 @@ def reminder(cause: Cause) -> Letter:
     )
 
 
+def interest_confirmation(cause: Cause) -> Letter:
+    interest = _as(cause, InterestRecordedData)
+    return Letter(
+        "interest_confirmation",
+        _subject(f"Vous serez prévenu·e des séances du {GROUP}"),
+        {"every_session": not interest.topic_ids, "topics": len(interest.topic_ids)},
+    )
+
+
+def interest_rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, InterestRejectedData)
+    return Letter(
+        "interest_rejection",
+        _subject("Votre demande n'a pas pu être enregistrée"),
+        {"refusal": refusal},
+    )
+
+
+def session_announcement(cause: Cause) -> Letter:
+    session = _as(cause, SessionScheduledData)
+    view = _session_view(session)
+    return Letter(
+        "session_announcement",
+        _subject(f"Séance ouverte : {session.title} – {view['when']}"),
+        {"session": view, "places": cause.places},
+    )
+
+
+def confirmation_link(cause: Cause) -> Letter:
+    request = _as(cause, ConfirmationRequestedData)
+    if request.purpose == "signup":
+        session = _need_session(cause)
+        view = _session_view(session)
+        subject = f"Confirmez votre inscription : {session.title} – {view['when']}"
+        return Letter("confirmation_link", _subject(subject), {"session": view, "signup": True})
+    subject = f"Confirmez votre demande : être prévenu·e des séances du {GROUP}"
+    return Letter("confirmation_link", _subject(subject), {"session": None, "signup": False})
+
+
 def _signup(cause: Cause, subject: str, *, with_calendar: bool) -> Letter:
     enrolment = _as(cause, ParticipantEnrolledData)
     session = _need_session(cause)
@@ -258,6 +303,10 @@ LETTERS: dict[EmailKind, tuple[type[BaseModel], Callable[[Cause], Letter]]] = {
     "signup_rejection": (SessionSignupRejectedData, signup_rejection),
     "ballot_rejection": (BallotRejectedData, ballot_rejection),
     "leave_confirmation": (MemberLeftData, leave_confirmation),
+    "interest_confirmation": (InterestRecordedData, interest_confirmation),
+    "interest_rejection": (InterestRejectedData, interest_rejection),
+    "session_announcement": (SessionScheduledData, session_announcement),
+    "confirmation_link": (ConfirmationRequestedData, confirmation_link),
 }
 """Every kind of email: the data model it is made from, and how."""
 
@@ -274,6 +323,7 @@ def parse_cause(
     time: datetime,
     organizer: str,
     session: Mapping[str, Any] | None = None,
+    places: int | None = None,
 ) -> Cause:
     """A cause from stored JSON (what a content document keeps)."""
     model = LETTERS[kind][0]
@@ -283,6 +333,7 @@ def parse_cause(
         time=time,
         organizer=organizer,
         session=SessionData.model_validate(session) if session is not None else None,
+        places=places,
     )
 
 

@@ -110,4 +110,7 @@ def build_message(
     message["Auto-Submitted"] = "auto-generated"
     message["Content-Language"] = "fr"
     message["X-Caprural-Kind"] = email.kind
+    if email.unsubscribe:  # RFC 2369 and RFC 8058: one click, no page needed
+        message["List-Unsubscribe"] = f"<{header_safe(email.unsubscribe, limit=2000)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message.as_bytes(policy=WIRE)

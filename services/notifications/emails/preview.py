@@ -14,8 +14,15 @@ from typing import get_args
 
 from services.notifications.emails.letters import letter_for
 from services.notifications.emails.mime import build_message
+from services.notifications.emails.offers import offered_links
 from services.notifications.emails.rendering import Renderer
-from services.notifications.emails.samples import CAMILLE, ORGANIZER, sample_cause
+from services.notifications.emails.samples import (
+    CAMILLE,
+    ORGANIZER,
+    SAMPLE_LINKS,
+    sample_cause,
+    sample_delivery,
+)
 from shared.contract.notifications import EmailKind
 
 PREVIEW_DATE = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
@@ -27,12 +34,16 @@ def write_previews(folder: Path, *, mail_from: str = ORGANIZER) -> list[Path]:
     renderer = Renderer()
     written: list[Path] = []
     for kind in get_args(EmailKind):
-        email = renderer.render(letter_for(sample_cause(kind, organizer=mail_from)), CAMILLE)
+        delivery, source = sample_delivery(kind)
+        recipient = delivery.recipient or CAMILLE
+        links = offered_links(delivery, source, SAMPLE_LINKS)
+        letter = letter_for(sample_cause(kind, organizer=mail_from))
+        email = renderer.render(letter, recipient, links)
         message = build_message(
             email,
             mail_from=mail_from,
-            recipient=CAMILLE,
-            delivery_id=f"preview-{kind}",
+            recipient=recipient,
+            delivery_id=delivery.delivery_id,
             date=PREVIEW_DATE,
         )
         files = {

@@ -6,6 +6,7 @@ the kind and the cause, never a silent empty email.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from services.notifications.emails.letters import Letter
 from shared.contract.notifications import EmailKind
 
 TEMPLATES = Path(__file__).parent / "templates"
+LINK_NAMES = ("unsubscribe", "cancel", "question", "signup", "confirm", "rate", "accept", "decline")
+"""The one-click links a template may offer (shared/links.py makes them)."""
 MAX_BODY_CHARS = 200_000
 
 
@@ -39,6 +42,8 @@ class RenderedEmail:
     html: str
     calendar: bytes | None = None
     calendar_method: str | None = None
+    unsubscribe: str | None = None
+    """The one-click unsubscribe URL (List-Unsubscribe, RFC 8058), when there is one."""
 
 
 def environment(folder: Path = TEMPLATES) -> Environment:
@@ -69,9 +74,18 @@ class Renderer:
                 except TemplateError as error:
                     raise RenderError(f"template {kind}.{suffix}: {error}") from error
 
-    def render(self, letter: Letter, recipient: Recipient) -> RenderedEmail:
-        """The email of `letter` for `recipient`."""
-        context = {**letter.context, "subject": letter.subject, "recipient": recipient}
+    def render(
+        self, letter: Letter, recipient: Recipient, links: Mapping[str, str] | None = None
+    ) -> RenderedEmail:
+        """The email of `letter` for `recipient`, with the one-click links made for them
+        (`links.cancel`, `links.unsubscribe`...: absent ones are None)."""
+        offered = dict.fromkeys(LINK_NAMES) | dict(links or {})
+        context = {
+            **letter.context,
+            "subject": letter.subject,
+            "recipient": recipient,
+            "links": offered,
+        }
         html = self._render(f"{letter.template}.html", context)
         text = self._render(f"{letter.template}.txt", context)
         calendar = letter.calendar
@@ -82,6 +96,7 @@ class Renderer:
             html=html,
             calendar=calendar.for_attendee(recipient) if calendar else None,
             calendar_method=calendar.method if calendar else None,
+            unsubscribe=offered["unsubscribe"],
         )
 
     def _render(self, name: str, context: dict[str, object]) -> str:

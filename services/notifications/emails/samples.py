@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,12 @@ from pydantic import BaseModel
 
 from services.notifications.domain import Recipient
 from services.notifications.emails.letters import Cause
+from services.notifications.records import Content, Delivery
+from shared.contract.interest import (
+    ConfirmationRequestedData,
+    InterestRecordedData,
+    InterestRejectedData,
+)
 from shared.contract.notifications import EmailKind
 from shared.contract.programme import (
     BallotRejectedData,
@@ -31,6 +38,7 @@ from shared.contract.scheduling import (
     SessionRescheduledData,
     SessionScheduledData,
 )
+from shared.links import Audience, Links
 
 ORGANIZER = "Cap Rural <pat@caprural.org>"
 WHEN = datetime(2020, 1, 10, 9, 30, tzinfo=UTC)
@@ -150,6 +158,26 @@ def sample_data() -> dict[EmailKind, BaseModel]:
         "leave_confirmation": MemberLeftData(
             member_id="m-123", email=CAMILLE.email, first_name="Camille", erase=True
         ),
+        "interest_confirmation": InterestRecordedData(
+            email=CAMILLE.email,
+            first_name="Camille",
+            topic_ids=["t-gouvernance"],
+            origin="declared",
+        ),
+        "interest_rejection": InterestRejectedData(
+            email=CAMILLE.email,
+            first_name="Camille",
+            reason="invalid",
+            detail="Votre consentement est nécessaire pour être prévenu·e des séances.",
+        ),
+        "session_announcement": SessionScheduledData(**launch),
+        "confirmation_link": ConfirmationRequestedData(
+            purpose="signup",
+            email=CAMILLE.email,
+            first_name="Camille",
+            last_name="Martin",
+            session_id="2020-01-lancement",
+        ),
     }
 
 
@@ -161,4 +189,49 @@ def sample_cause(kind: EmailKind, *, organizer: str = ORGANIZER) -> Cause:
         time=WHEN + timedelta(minutes=1),
         organizer=organizer,
         session=SessionData(**session()),
+        places=12,
     )
+
+
+AUDIENCES: dict[EmailKind, Audience] = {
+    "programme_announcement": "member",
+    "session_invitation": "member",
+    "session_update": "member",
+    "session_cancellation": "member",
+    "reminder": "member",
+    "session_announcement": "interested",
+    "interest_confirmation": "interested",
+    "rejection": "interested",
+}
+"""Whom each kind is sent to in the previews (the list its unsubscribe link leaves)."""
+
+PREVIEW_SECRET = "preview-only-secret-0123456789abcdef"  # noqa: S105 (signs sample links only)
+SAMPLE_LINKS = Links(secret=PREVIEW_SECRET, base_url="https://pat.caprural.org", ttl_days=60)
+
+
+def sample_delivery(kind: EmailKind) -> tuple[Delivery, Content]:
+    """A delivery of `kind` to Camille, with its content (what the sender composes)."""
+    cause = sample_cause(kind)
+    recipient = replace(CAMILLE, audience=AUDIENCES.get(kind))
+    content = Content(
+        content_id=f"content-{kind}",
+        kind=kind,
+        cause_id=f"cause-{kind}",
+        cause_type="sample",
+        cause_time=cause.time,
+        data=cause.data.model_dump(mode="json"),
+        session=session(),
+        places=cause.places,
+    )
+    delivery = Delivery(
+        delivery_id=f"preview-{kind}",
+        cause_id=content.cause_id,
+        cause_type="sample",
+        kind=kind,
+        content_id=content.content_id,
+        recipient=recipient,
+        recipient_key=recipient.person,
+        status="pending",
+        session_id="2020-01-lancement",
+    )
+    return delivery, content
