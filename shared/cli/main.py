@@ -29,6 +29,7 @@ def _dev(args: argparse.Namespace) -> int:
         var=args.var,
         mail_folder=args.mail_folder,
         health_port_base=args.health_port_base,
+        gateway_port=args.gateway_port,
     )
     return run_stack(options)
 
@@ -108,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caprural", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    dev = commands.add_parser("dev", help="run Kafka, MongoDB, SMTP and the four services")
+    dev = commands.add_parser(
+        "dev", help="run Kafka, MongoDB, SMTP, the four services and the gateway"
+    )
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--kafka-port", type=int, default=9092)
     dev.add_argument("--mongodb-port", type=int, default=27017)
@@ -118,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--health-port-base", type=int, default=8081, help="registration's; the others follow"
     )
+    dev.add_argument("--gateway-port", type=int, default=8080, help="the public pages")
     dev.set_defaults(func=_dev)
 
     publish = commands.add_parser(

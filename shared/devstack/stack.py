@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import threading
 import time
@@ -28,10 +29,18 @@ class StackOptions:
     var: Path = Path("var")
     mail_folder: Path | None = None
     health_port_base: int = DEFAULT_HEALTH_PORTS["registration"]
+    gateway_port: int = DEFAULT_HEALTH_PORTS["gateway"]
 
     def health_port(self, service: str) -> int:
-        """Health port of a service: the base, then one per service in order."""
+        """The gateway's HTTP port; the others': the base, then one per service in order."""
+        if service == "gateway":
+            return self.gateway_port
         return self.health_port_base + [str(name) for name in SERVICES].index(service)
+
+    @property
+    def link_secret_file(self) -> Path:
+        """The secret signing the links of the emails, made once and kept with the data."""
+        return self.var / "link_secret"
 
     @property
     def mail(self) -> Path:
@@ -47,6 +56,8 @@ class StackOptions:
             "SMTP_PORT": str(self.smtp_port),
             # Tansu does not implement InitProducerId: idempotence stays off here.
             "KAFKA_ENABLE_IDEMPOTENCE": "false",
+            "PUBLIC_BASE_URL": f"http://{self.host}:{self.gateway_port}",
+            "LINK_SECRET_FILE": str(self.link_secret_file),
         }
 
 
@@ -71,6 +82,9 @@ def run_stack(options: StackOptions) -> int:
     """Start everything, print where it listens, stop everything on Ctrl-C or SIGTERM."""
     logs = options.var / "log"
     logs.mkdir(parents=True, exist_ok=True)
+    if not options.link_secret_file.exists():
+        options.link_secret_file.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        options.link_secret_file.chmod(0o600)
     env = {**options.environment(), **_passthrough()}
     infra = [
         processes.tansu(host=options.host, port=options.kafka_port, log=logs / "kafka.log"),
@@ -159,7 +173,9 @@ def _print_banner(options: StackOptions, logs: Path) -> None:
                 f"http://127.0.0.1:{options.health_port(name)}/ready  /health  /docs/asyncapi.json",
             )
             for name in SERVICES
+            if name != "gateway"
         ],
+        ("public pages", f"http://{options.host}:{options.gateway_port}/seances"),
         ("logs", str(logs)),
     ]
     print("\nCap Rural PAT platform is up:")

@@ -51,7 +51,7 @@ def variable(name: str) -> str:
     return name.removesuffix("_FILE")
 
 
-def test_compose_runs_the_infrastructure_and_the_four_services(compose):
+def test_compose_runs_the_infrastructure_and_the_five_services(compose):
     assert set(compose["services"]) == APP_SERVICES | INFRA | {"topics"}
     assert compose["services"]["kafka"]["image"].startswith("apache/kafka:")
     assert compose["services"]["mongodb"]["image"].startswith("mongo:")
@@ -84,7 +84,7 @@ def test_every_variable_is_a_setting_of_the_code_and_required_ones_are_set(compo
 
 
 def test_variable_names_are_the_embedded_stacks(compose):
-    embedded = set(StackOptions().environment())
+    embedded = {variable(v) for v in StackOptions().environment()}
     for name in APP_SERVICES:
         provided = {variable(v) for v in compose["services"][name]["environment"]}
         assert embedded <= provided, f"{name} lacks {embedded - provided}"
@@ -100,6 +100,7 @@ def test_the_resolved_configuration_is_accepted_by_the_settings(compose, monkeyp
             monkeypatch.setenv(key, value)
         settings = Settings()
         assert settings.kafka_bootstrap_servers == "kafka:9092"
+        assert len(settings.required_link_secret()) >= 32
         assert "replicaSet=rs0" in settings.mongodb_url.get_secret_value()
         assert settings.health_port == 8080
 
@@ -121,6 +122,15 @@ def test_every_service_has_a_healthcheck_and_waits_for_healthy_dependencies(comp
         compose["services"]["notifications"]["depends_on"]["mailpit"]["condition"]
         == "service_healthy"
     )
+
+
+def test_the_gateway_is_published_and_every_service_gets_the_link_secret(compose):
+    [port] = compose["services"]["gateway"]["ports"]
+    assert int(port["target"]) == 8080
+    for name in APP_SERVICES:
+        service = compose["services"][name]
+        assert service["environment"]["LINK_SECRET_FILE"] == "/run/secrets/link_secret"
+        assert any(s["source"] == "link_secret" for s in service["secrets"])
 
 
 def test_data_lives_in_volumes_and_secrets_in_files(compose):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -49,7 +50,7 @@ def alive(pids: set[int]) -> set[int]:
 
 def test_caprural_dev_starts_everything_and_ctrl_c_stops_everything(tmp_path):
     ports = [free_port() for _ in range(3)]
-    health = free_port()
+    health, gateway = free_port(), free_port()
     env = {
         k: v for k, v in os.environ.items() if k not in {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL"}
     }
@@ -69,6 +70,8 @@ def test_caprural_dev_starts_everything_and_ctrl_c_stops_everything(tmp_path):
             str(tmp_path / "var"),
             "--health-port-base",
             str(health),
+            "--gateway-port",
+            str(gateway),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -89,8 +92,12 @@ def test_caprural_dev_starts_everything_and_ctrl_c_stops_everything(tmp_path):
         text = "".join(output)
         assert "Cap Rural PAT platform is up" in text, text
         assert f"127.0.0.1:{ports[0]}" in text
+        assert f"http://127.0.0.1:{gateway}/seances" in text
+        with urllib.request.urlopen(f"http://127.0.0.1:{gateway}/seances", timeout=10) as page:
+            assert "Séances" in page.read().decode()
+        assert (tmp_path / "var" / "link_secret").stat().st_mode & 0o077 == 0
         children = descendants(stack.pid)
-        assert len(alive(children)) >= 7, "broker, database, mail sink and four services"
+        assert len(alive(children)) >= 8, "broker, database, mail sink, five services"
         stack.send_signal(signal.SIGINT)
         stack.wait(timeout=90)
     finally:
