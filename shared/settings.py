@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         default="https://visio.caprural.org/pat", pattern=r"^https?://\S+$"
     )
 
+    # The session cycle: the coordinators (and confirmed experts) get the questions of a
+    # session in one digest this many hours before it starts.
+    question_digest_hours: int = Field(default=72, ge=1, le=24 * 60)
+
     # Timers (MongoDB-backed; the intervals only bound how late a due item is handled)
     reminder_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
     delivery_poll_seconds: float = Field(default=2.0, gt=0, le=600)

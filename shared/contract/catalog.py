@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from shared.contract.cycle import (
+    AttendanceAccepted,
     AttendanceRecorded,
+    AttendanceRejected,
     ExpertInvitationRequested,
     ExpertResponseSubmitted,
+    FeedbackRejected,
     FeedbackSubmitted,
+    QuestionDigestDue,
+    SessionQuestionAccepted,
+    SessionQuestionForwarded,
+    SessionQuestionRejected,
     SessionQuestionSubmitted,
     SessionReportPublished,
+    SessionReportShared,
 )
 from shared.contract.envelope import CloudEvent
 from shared.contract.interest import (
@@ -102,6 +110,14 @@ PRODUCED: tuple[type[CloudEvent[Any]], ...] = (
     InterestRemoved,
     PersonErased,
     ConfirmationRequested,
+    SessionQuestionAccepted,
+    SessionQuestionRejected,
+    AttendanceAccepted,
+    AttendanceRejected,
+    FeedbackRejected,
+    QuestionDigestDue,
+    SessionQuestionForwarded,
+    SessionReportShared,
 )
 """Facts (and the gateway's confirmation requests) the platform's services publish."""
 
