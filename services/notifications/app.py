@@ -4,7 +4,9 @@ Reads: member_registered, registration_rejected, participant_enrolled,
 participant_withdrawn, session_signup_rejected, member_left, member_erased,
 interest_recorded, interest_removed, interest_rejected, person_erased (registration);
 topic_accepted, programme_published, ballot_rejected (programme); session_scheduled,
-session_rescheduled, session_cancelled, session_reminder_due (scheduling);
+session_rescheduled, session_cancelled, session_reminder_due, question_digest_due,
+session_question_forwarded, session_report_shared (scheduling); session_question_rejected,
+attendance_accepted, attendance_rejected, feedback_rejected (registration);
 confirmation_requested (gateway).
 Writes: notification_sent, notification_failed (from the background sender).
 """
@@ -18,7 +20,7 @@ from typing import get_args
 
 from faststream.asgi import AsgiFastStream
 
-from services.notifications import handlers
+from services.notifications import cycle, handlers
 from services.notifications.deliveries import MongoDeliveries
 from services.notifications.domain import RetryPolicy
 from services.notifications.emails import Composer
@@ -29,6 +31,15 @@ from services.notifications.repository import MongoUnit, create_indexes
 from services.notifications.sender import Sender
 from services.notifications.unit import Unit
 from shared.clock import Clock, system_clock
+from shared.contract.cycle import (
+    AttendanceAccepted,
+    AttendanceRejected,
+    FeedbackRejected,
+    QuestionDigestDue,
+    SessionQuestionForwarded,
+    SessionQuestionRejected,
+    SessionReportShared,
+)
 from shared.contract.interest import (
     ConfirmationRequested,
     InterestRecorded,
@@ -109,6 +120,13 @@ def create_app(
     service.consume(InterestRejected, handlers.explain_interest_rejection)
     service.consume(PersonErased, handlers.erase_person)
     service.consume(ConfirmationRequested, handlers.send_confirmation_link)
+    service.consume(SessionQuestionRejected, cycle.explain_question_rejection)
+    service.consume(QuestionDigestDue, cycle.send_question_digest)
+    service.consume(SessionQuestionForwarded, cycle.forward_question)
+    service.consume(AttendanceRejected, cycle.explain_attendance_rejection)
+    service.consume(AttendanceAccepted, cycle.thank_attendees)
+    service.consume(FeedbackRejected, cycle.explain_feedback_rejection)
+    service.consume(SessionReportShared, cycle.share_report)
 
     renderer = Renderer()
     renderer.check(list(get_args(EmailKind)))  # a broken template stops the start

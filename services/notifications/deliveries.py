@@ -108,6 +108,20 @@ class MongoDeliveries:
         )
         return result.modified_count
 
+    async def cancel_pending_to_others(
+        self, cause_id: str, kind: str, *, keep: Sequence[str]
+    ) -> int:
+        """Drop what is still to be sent, for one cause and kind, to anyone not in `keep`
+        (pseudonyms): a corrected attendance list thanks only those on it."""
+        query: Document = {
+            "cause_id": cause_id,
+            "kind": kind,
+            "status": "pending",
+            "recipient_key": {"$nin": list(keep)},
+        }
+        update = {"$set": {"status": "cancelled", "announced": True}}
+        return (await self._deliveries.update_many(query, update)).modified_count
+
     async def erase_person(self, person: str) -> None:
         await self._deliveries.update_many(
             {"recipient_key": person, "$or": [{"status": "pending"}, {"announced": False}]},

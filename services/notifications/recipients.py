@@ -35,6 +35,7 @@ class MongoRecipients:
         self._sessions = storage.collection("sessions")
         self._programmes = storage.collection("programmes")
         self._interested = storage.collection("interested")
+        self._experts = storage.collection("experts")
         self._locks = storage.collection("locks")
         self._roster_locked = False
         self._upcoming: list[SessionVersion] | None = None
@@ -154,6 +155,11 @@ class MongoRecipients:
 
     async def remove_interest(self, person: str) -> None:
         await self._interested.delete_one({"_id": person})
+
+    async def experts(self, session_id: str) -> list[Recipient]:
+        query = {"session_id": session_id, "status": "accepted"}
+        cursor = self._experts.find(query).sort("_id", ASCENDING)
+        return [_recipient(doc, audience="expert") async for doc in cursor]
 
     async def interested_in(self, topic_id: str | None) -> list[Recipient]:
         query: Document = {"topic_ids": []}

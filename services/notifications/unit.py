@@ -81,6 +81,10 @@ class Recipients(Protocol):
         """Take a person (by pseudonym) off the interest list."""
         ...
 
+    async def experts(self, session_id: str) -> list[Recipient]:
+        """The experts who accepted to contribute to the session."""
+        ...
+
     async def interested_in(self, topic_id: str | None) -> list[Recipient]:
         """The people told of sessions on `topic_id` (those who chose every session, and
         those who chose this topic), in a stable order."""
@@ -126,6 +130,13 @@ class Deliveries(Protocol):
     async def cancel_pending(self, person: str, *, kinds: Sequence[str], keep: bool) -> int:
         """Drop what is still to be sent to a person (by pseudonym): the `kinds` given,
         or, with `keep`, every kind but those."""
+        ...
+
+    async def cancel_pending_to_others(
+        self, cause_id: str, kind: str, *, keep: Sequence[str]
+    ) -> int:
+        """Drop what is still to be sent, for one cause and kind, to anyone not in `keep`
+        (pseudonyms)."""
         ...
 
     async def erase_person(self, person: str) -> None:

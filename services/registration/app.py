@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
 
-from services.registration import handlers
+from services.registration import cycle, handlers
 from services.registration.handlers import Deps
 from services.registration.repository import MongoUnit, create_indexes
 from services.registration.unit import Unit
 from shared.clock import Clock, system_clock
+from shared.contract.cycle import (
+    AttendanceAccepted,
+    AttendanceRecorded,
+    AttendanceRejected,
+    FeedbackRejected,
+    FeedbackSubmitted,
+    SessionQuestionAccepted,
+    SessionQuestionRejected,
+    SessionQuestionSubmitted,
+)
 from shared.contract.interest import (
     InterestDeclared,
     InterestRecorded,
@@ -60,6 +70,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             InterestRejected,
             InterestRemoved,
             PersonErased,
+            SessionQuestionAccepted,
+            SessionQuestionRejected,
+            AttendanceAccepted,
+            AttendanceRejected,
+            FeedbackRejected,
         ],
         unit=MongoUnit,
     )
@@ -73,6 +88,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(SessionCancelled, handlers.close_session)
     service.consume(InterestDeclared, handlers.declare_interest)
     service.consume(InterestWithdrawn, handlers.withdraw_interest)
+    service.consume(SessionQuestionSubmitted, cycle.accept_question)
+    service.consume(AttendanceRecorded, cycle.record_attendance)
+    service.consume(FeedbackSubmitted, cycle.record_feedback)
 
     async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)

@@ -172,3 +172,59 @@ def place_for(*, enrolled: int, waitlisted: int, capacity: int) -> Place:
 def promotions(*, enrolled: int, waitlisted: int, capacity: int) -> int:
     """How many waitlisted people move up once `enrolled` places are held."""
     return max(0, min(capacity - enrolled, waitlisted))
+
+
+# --- the session cycle: questions, attendance, ratings ---------------------------------
+
+QUESTION_UNKNOWN_SESSION = "Cette séance n'existe pas (ou n'est pas encore programmée)."
+QUESTION_CANCELLED = "Cette séance a été annulée : elle ne reçoit plus de questions."
+QUESTION_PAST = "Cette séance a eu lieu : elle ne reçoit plus de questions."
+QUESTION_NOT_PARTICIPANT = (
+    "Les questions d'une séance sont ouvertes à ses membres et à ses participant·es : "
+    "inscrivez-vous à la séance pour proposer la vôtre."
+)
+ATTENDANCE_UNKNOWN = "Cette séance n'est pas connue : la présence ne peut pas être enregistrée."
+ATTENDANCE_CANCELLED = "Cette séance a été annulée : aucune présence n'est enregistrée."
+ATTENDANCE_NOT_STARTED = (
+    "Cette séance n'a pas encore commencé : la présence s'enregistre une fois la séance ouverte."
+)
+FEEDBACK_UNKNOWN = "Cette séance n'est pas connue : votre avis ne peut pas être enregistré."
+FEEDBACK_NOT_ATTENDEE = (
+    "Seules les personnes présentes à la séance peuvent la noter : nous n'avons pas "
+    "trouvé votre adresse dans la liste de présence."
+)
+
+
+def question_refusal(
+    session: SessionView | None, *, ends_at: datetime | None, now: datetime, may_ask: bool
+) -> Refusal | None:
+    """A question needs a known session, not cancelled, not over, from one of its own."""
+    if session is None:
+        return Refusal("unknown_session", QUESTION_UNKNOWN_SESSION)
+    if session.cancelled:
+        return Refusal("cancelled_session", QUESTION_CANCELLED)
+    if ends_at is not None and ends_at <= now:
+        return Refusal("past_session", QUESTION_PAST)
+    if not may_ask:
+        return Refusal("not_a_participant", QUESTION_NOT_PARTICIPANT)
+    return None
+
+
+def attendance_refusal(session: SessionView | None, *, now: datetime) -> Refusal | None:
+    """Attendance is recorded once the session has started (and again, to correct it)."""
+    if session is None:
+        return Refusal("unknown_session", ATTENDANCE_UNKNOWN)
+    if session.cancelled:
+        return Refusal("cancelled_session", ATTENDANCE_CANCELLED)
+    if session.starts_at > now:
+        return Refusal("not_started", ATTENDANCE_NOT_STARTED)
+    return None
+
+
+def feedback_refusal(session: SessionView | None, *, attended: bool) -> Refusal | None:
+    """Only those who attended rate a session."""
+    if session is None:
+        return Refusal("unknown_session", FEEDBACK_UNKNOWN)
+    if not attended:
+        return Refusal("not_an_attendee", FEEDBACK_NOT_ATTENDEE)
+    return None

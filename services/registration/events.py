@@ -6,8 +6,27 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.registration.domain import Refusal
-from services.registration.records import InterestedPerson, Member, Participant
+from services.registration.records import (
+    Attendance,
+    InterestedPerson,
+    Member,
+    Participant,
+    SessionRecord,
+)
 from shared.contract import CloudEvent
+from shared.contract.cycle import (
+    AttendanceAccepted,
+    AttendanceAcceptedData,
+    AttendanceRejected,
+    AttendanceRejectedData,
+    Attendee,
+    FeedbackRejected,
+    FeedbackRejectedData,
+    SessionQuestionAccepted,
+    SessionQuestionAcceptedData,
+    SessionQuestionRejected,
+    SessionQuestionRejectedData,
+)
 from shared.contract.interest import (
     InterestRecorded,
     InterestRecordedData,
@@ -223,4 +242,95 @@ def person_erased(email_key: str, *, cause: CloudEvent[Any], at: datetime) -> Pe
     person = person_key(email_key)
     return PersonErased.create(
         PersonErasedData(person=person), source=SOURCE, subject=person, cause_id=cause.id, time=at
+    )
+
+
+def question_accepted(
+    *,
+    session_id: str,
+    email: str,
+    asked_by: str,
+    question: str,
+    cause: CloudEvent[Any],
+    at: datetime,
+) -> SessionQuestionAccepted:
+    """A question the asker may bring to the session."""
+    data = SessionQuestionAcceptedData(
+        session_id=session_id, email=email, asked_by=asked_by, question=question
+    )
+    return SessionQuestionAccepted.create(
+        data, source=SOURCE, subject=session_id, cause_id=cause.id, time=at
+    )
+
+
+def question_rejected(
+    refusal: Refusal,
+    *,
+    session_id: str,
+    email: str,
+    first_name: str | None,
+    cause: CloudEvent[Any],
+    at: datetime,
+) -> SessionQuestionRejected:
+    """A question was refused, with the French reason."""
+    data = SessionQuestionRejectedData.model_validate(
+        {
+            "session_id": session_id,
+            "email": email,
+            "first_name": first_name,
+            "reason": refusal.reason,
+            "detail": refusal.detail,
+        }
+    )
+    return SessionQuestionRejected.create(
+        data, source=SOURCE, subject=session_id, cause_id=cause.id, time=at
+    )
+
+
+def attendance_accepted(
+    session: SessionRecord,
+    attendees: list[Attendance],
+    *,
+    unmatched: int,
+    cause: CloudEvent[Any],
+    at: datetime,
+) -> AttendanceAccepted:
+    """Who attended (those matched among members and participants)."""
+    data = AttendanceAcceptedData(
+        session_id=session.session_id,
+        attendees=[Attendee(email=a.email, first_name=a.first_name) for a in attendees if a.email],
+        unmatched=unmatched,
+        ends_at=session.ends_at,
+    )
+    return AttendanceAccepted.create(
+        data, source=SOURCE, subject=session.session_id, cause_id=cause.id, time=at
+    )
+
+
+def attendance_rejected(
+    refusal: Refusal, *, session_id: str, cause: CloudEvent[Any], at: datetime
+) -> AttendanceRejected:
+    """An attendance list was refused, with the French reason."""
+    data = AttendanceRejectedData.model_validate(
+        {"session_id": session_id, "reason": refusal.reason, "detail": refusal.detail}
+    )
+    return AttendanceRejected.create(
+        data, source=SOURCE, subject=session_id, cause_id=cause.id, time=at
+    )
+
+
+def feedback_rejected(
+    refusal: Refusal, *, session_id: str, email: str, cause: CloudEvent[Any], at: datetime
+) -> FeedbackRejected:
+    """A rating was refused, with the French reason."""
+    data = FeedbackRejectedData.model_validate(
+        {
+            "session_id": session_id,
+            "email": email,
+            "reason": refusal.reason,
+            "detail": refusal.detail,
+        }
+    )
+    return FeedbackRejected.create(
+        data, source=SOURCE, subject=session_id, cause_id=cause.id, time=at
     )

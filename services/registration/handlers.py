@@ -129,6 +129,8 @@ async def leave_group(event: MemberLeaveRequested, uow: Unit, deps: Deps) -> Emi
             await uow.members.erase(member.member_id, at=now)
             emitted.append(events.member_erased(member, cause=event, at=now))
         await uow.participants.forget_person(address.key)
+        await uow.attendances.anonymise(address.key)
+        await uow.ratings.anonymise(address.key)
         emitted.append(events.person_erased(address.key, cause=event, at=now))
         # Once the erasure is out, every stored output naming the person is emptied,
         # this event's own record included: a redelivery has nothing left to publish.

@@ -72,3 +72,27 @@ class InterestedPerson:
     organisation: str | None
     topic_ids: tuple[str, ...]
     since: datetime
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """One person matched in a session's attendance list (replaced when recorded again);
+    an erased person's stays as a count (no key, no address)."""
+
+    session_id: str
+    email_key: str | None
+    email: str | None
+    first_name: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A person's latest rating of a session they attended (an erased person's stays as
+    a figure: no key, no comment)."""
+
+    session_id: str
+    email_key: str | None
+    rating: int
+    comment: str | None
+    rated_at: datetime

@@ -15,8 +15,16 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.registration.records import InterestedPerson, Member, Participant, SessionRecord
+from services.registration.records import (
+    Attendance,
+    InterestedPerson,
+    Member,
+    Participant,
+    Rating,
+    SessionRecord,
+)
 from services.registration.unit import Unit
+from shared.identity import person_key
 from shared.mongo import Document
 from shared.storage import Storage
 from shared.unit_of_work import MongoProcessedEvents
@@ -31,6 +39,8 @@ class MongoUnit(Unit):
         self.sessions = MongoSessions(storage)
         self.participants = MongoParticipants(storage)
         self.interested = MongoInterested(storage)
+        self.attendances = MongoAttendances(storage)
+        self.ratings = MongoRatings(storage)
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
@@ -44,6 +54,9 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
         [("session_id", ASCENDING), ("status", ASCENDING), ("rank", ASCENDING)]
     )
     await participants.create_index("email_key")
+    await db["attendances"].create_index([("session_id", ASCENDING), ("email_key", ASCENDING)])
+    await db["attendances"].create_index("email_key")
+    await db["ratings"].create_index("email_key")
 
 
 class MongoMembers:
@@ -58,6 +71,10 @@ class MongoMembers:
     async def is_active(self, email_key: str) -> bool:
         query = {"email_key": email_key, "status": "active"}
         return await self._members.count_documents(query, limit=1) > 0
+
+    async def find_many(self, email_keys: Iterable[str]) -> dict[str, Member]:
+        cursor = self._members.find({"email_key": {"$in": sorted(set(email_keys))}})
+        return {doc["email_key"]: _member(doc) async for doc in cursor}
 
     async def add(self, member: Member) -> None:
         await self._members.insert_one(_member_doc(member))
@@ -177,6 +194,46 @@ class MongoInterested:
 
     async def remove(self, email_key: str) -> bool:
         return (await self._interested.delete_one({"_id": email_key})).deleted_count > 0
+
+
+class MongoAttendances:
+    """Collection `attendances`: one document per session and person matched."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._attendances = storage.collection("attendances")
+
+    async def replace(self, session_id: str, attendees: list[Attendance]) -> None:
+        await self._attendances.delete_many({"session_id": session_id})
+        if attendees:
+            docs = [dataclasses.asdict(a) for a in attendees]
+            await self._attendances.insert_many(docs)
+
+    async def attended(self, session_id: str, email_key: str) -> bool:
+        query = {"session_id": session_id, "email_key": email_key}
+        return await self._attendances.count_documents(query, limit=1) > 0
+
+    async def anonymise(self, email_key: str) -> None:
+        await self._attendances.update_many(
+            {"email_key": email_key},
+            {"$set": {"email_key": None, "email": None, "first_name": None}},
+        )
+
+
+class MongoRatings:
+    """Collection `ratings`: `_id` is the session and the person."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._ratings = storage.collection("ratings")
+
+    async def save(self, rating: Rating) -> None:
+        doc = dataclasses.asdict(rating)
+        doc["_id"] = f"{rating.session_id}/{person_key(rating.email_key or '')}"
+        await self._ratings.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def anonymise(self, email_key: str) -> None:
+        await self._ratings.update_many(
+            {"email_key": email_key}, {"$set": {"email_key": None, "comment": None}}
+        )
 
 
 def _member_doc(member: Member) -> Document:

@@ -11,7 +11,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from services.registration.records import InterestedPerson, Member, Participant, SessionRecord
+from services.registration.records import (
+    Attendance,
+    InterestedPerson,
+    Member,
+    Participant,
+    Rating,
+    SessionRecord,
+)
 from shared.unit_of_work import UnitOfWork
 
 
@@ -24,6 +31,10 @@ class Members(Protocol):
 
     async def is_active(self, email_key: str) -> bool:
         """True when this address belongs to an active member."""
+        ...
+
+    async def find_many(self, email_keys: Iterable[str]) -> dict[str, Member]:
+        """The stored members among these address keys, by key."""
         ...
 
     async def add(self, member: Member) -> None:
@@ -124,6 +135,34 @@ class Interested(Protocol):
         ...
 
 
+class Attendances(Protocol):
+    """Who attended each session (members and participants matched)."""
+
+    async def replace(self, session_id: str, attendees: list[Attendance]) -> None:
+        """The session's attendance is now exactly `attendees`."""
+        ...
+
+    async def attended(self, session_id: str, email_key: str) -> bool:
+        """True when the person is on the session's attendance list."""
+        ...
+
+    async def anonymise(self, email_key: str) -> None:
+        """Keep the person's attendance as a count only (erasure)."""
+        ...
+
+
+class Ratings(Protocol):
+    """The latest rating of each attendee, per session."""
+
+    async def save(self, rating: Rating) -> None:
+        """Store the rating, replacing the person's earlier one for the session."""
+        ...
+
+    async def anonymise(self, email_key: str) -> None:
+        """Keep the person's ratings as figures only (erasure)."""
+        ...
+
+
 class Unit(UnitOfWork):
     """The registration service's unit of work."""
 
@@ -131,3 +170,5 @@ class Unit(UnitOfWork):
     sessions: Sessions
     participants: Participants
     interested: Interested
+    attendances: Attendances
+    ratings: Ratings

@@ -17,6 +17,7 @@ from shared.contract.fields import (
     Timestamp,
     Url,
     printable_text,
+    single_line,
 )
 from shared.contract.scheduling import SessionData
 
@@ -26,6 +27,14 @@ QuestionText = Annotated[
     AfterValidator(printable_text),
 ]
 """A question or case brought to a session (2,000 characters at most)."""
+
+AttendeeText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=254),
+    AfterValidator(single_line),
+]
+"""An entry of a webconference tool's export: an address, or whatever the tool wrote (an
+entry matched to nobody is counted, not refused)."""
 
 SummaryText = Annotated[
     str,
@@ -47,8 +56,8 @@ class AttendanceRecordedData(Data):
     """Who attended a session (the webconference tool's export); recorded again replaces."""
 
     session_id: Identifier = Field(description="The session.")
-    attendees: list[EmailText] = Field(
-        max_length=2000, description="Email addresses of the attendees."
+    attendees: list[AttendeeText] = Field(
+        max_length=2000, description="Email addresses of the attendees, as exported."
     )
 
 

@@ -17,7 +17,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _single_line(value: str) -> str:
+def single_line(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("must be a single line without control characters (CR, LF, tab...)")
     return value
@@ -33,29 +33,29 @@ def _line(max_length: int, min_length: int = 1) -> object:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
-Name = Annotated[str, _line(100), AfterValidator(_single_line)]
+Name = Annotated[str, _line(100), AfterValidator(single_line)]
 """A first or last name, or a person's display name."""
 
-ShortText = Annotated[str, _line(200), AfterValidator(_single_line)]
+ShortText = Annotated[str, _line(200), AfterValidator(single_line)]
 """A one-line label: organisation, territory, title, role."""
 
-Question = Annotated[str, _line(1000), AfterValidator(_single_line)]
+Question = Annotated[str, _line(1000), AfterValidator(single_line)]
 """The one question a topic or a session is about."""
 
 LongText = Annotated[str, _line(5000), AfterValidator(printable_text)]
 """Free text over several lines: a description or a comment."""
 
-EmailText = Annotated[str, _line(254, min_length=3), AfterValidator(_single_line)]
+EmailText = Annotated[str, _line(254, min_length=3), AfterValidator(single_line)]
 """An email address as given. Its syntax is checked by the service that owns it
 (email-validator, no DNS), so that a bad address becomes a clear rejection."""
 
-Identifier = Annotated[str, _line(100), AfterValidator(_single_line)]
+Identifier = Annotated[str, _line(100), AfterValidator(single_line)]
 """An aggregate id (session, topic, member, programme)."""
 
-Reason = Annotated[str, _line(500), AfterValidator(_single_line)]
+Reason = Annotated[str, _line(500), AfterValidator(single_line)]
 """A short reason or error message."""
 
-Url = Annotated[str, _line(500), AfterValidator(_single_line), Field(pattern=r"^https?://\S+$")]
+Url = Annotated[str, _line(500), AfterValidator(single_line), Field(pattern=r"^https?://\S+$")]
 """An http(s) URL."""
 
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)

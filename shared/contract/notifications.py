@@ -29,6 +29,14 @@ EmailKind = Literal[
     "interest_rejection",
     "session_announcement",
     "confirmation_link",
+    "question_rejection",
+    "question_digest",
+    "question_forward",
+    "attendance_rejection",
+    "thanks",
+    "feedback_rejection",
+    "session_report",
+    "expertise_needs",
 ]
 
 

@@ -36,6 +36,7 @@ class MemoryRecipients:
         self.sessions: dict[str, SessionVersion] = {}
         self.programmes: dict[int, ProgrammeVersion] = {}
         self.interests: dict[str, Interest] = {}
+        self.expert_states: dict[tuple[str, str], tuple[Recipient, str]] = {}
 
     async def add_member(self, member_id: str, recipient: Recipient) -> bool:
         if member_id in self.members:
@@ -126,6 +127,13 @@ class MemoryRecipients:
     async def remove_interest(self, person: str) -> None:
         self.interests.pop(person, None)
 
+    async def experts(self, session_id: str) -> list[Recipient]:
+        return [
+            replace(person, audience="expert")
+            for (session, _), (person, status) in sorted(self.expert_states.items())
+            if session == session_id and status == "accepted"
+        ]
+
     async def interested_in(self, topic_id: str | None) -> list[Recipient]:
         return [
             replace(self.interests[person].recipient, audience="interested")
@@ -185,6 +193,21 @@ class MemoryDeliveries:
                 doc["recipient_key"] == person
                 and doc["status"] == "pending"
                 and (doc["kind"] not in kinds if keep else doc["kind"] in kinds)
+            ):
+                doc.update(status="cancelled", announced=True)
+                cancelled += 1
+        return cancelled
+
+    async def cancel_pending_to_others(
+        self, cause_id: str, kind: str, *, keep: Sequence[str]
+    ) -> int:
+        cancelled = 0
+        for doc in self.deliveries.values():
+            if (
+                doc["cause_id"] == cause_id
+                and doc["kind"] == kind
+                and doc["status"] == "pending"
+                and doc["recipient_key"] not in keep
             ):
                 doc.update(status="cancelled", announced=True)
                 cancelled += 1

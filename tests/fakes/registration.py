@@ -8,7 +8,14 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from services.registration.records import InterestedPerson, Member, Participant, SessionRecord
+from services.registration.records import (
+    Attendance,
+    InterestedPerson,
+    Member,
+    Participant,
+    Rating,
+    SessionRecord,
+)
 from services.registration.unit import Unit
 from tests.fakes.inbox import MemoryProcessedEvents
 
@@ -24,6 +31,10 @@ class MemoryMembers:
     async def is_active(self, email_key: str) -> bool:
         member = await self.find(email_key)
         return member is not None and member.status == "active"
+
+    async def find_many(self, email_keys: Iterable[str]) -> dict[str, Member]:
+        wanted = set(email_keys)
+        return {m.email_key: m for m in self.by_id.values() if m.email_key in wanted}
 
     async def add(self, member: Member) -> None:
         if await self.find(member.email_key) is not None or member.member_id in self.by_id:
@@ -132,6 +143,38 @@ class MemoryInterested:
         return self.by_key.pop(email_key, None) is not None
 
 
+class MemoryAttendances:
+    def __init__(self) -> None:
+        self.rows: list[Attendance] = []
+
+    async def replace(self, session_id: str, attendees: list[Attendance]) -> None:
+        self.rows = [a for a in self.rows if a.session_id != session_id] + list(attendees)
+
+    async def attended(self, session_id: str, email_key: str) -> bool:
+        return any(a.session_id == session_id and a.email_key == email_key for a in self.rows)
+
+    async def anonymise(self, email_key: str) -> None:
+        self.rows = [
+            replace(a, email_key=None, email=None, first_name=None)
+            if a.email_key == email_key
+            else a
+            for a in self.rows
+        ]
+
+
+class MemoryRatings:
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, str], Rating] = {}
+
+    async def save(self, rating: Rating) -> None:
+        self.by_key[(rating.session_id, rating.email_key or "")] = rating
+
+    async def anonymise(self, email_key: str) -> None:
+        for key, rating in list(self.by_key.items()):
+            if rating.email_key == email_key:
+                self.by_key[key] = replace(rating, email_key=None, comment=None)
+
+
 class MemoryUnit(Unit):
     """Every repository in memory; the state lives as long as the unit."""
 
@@ -141,3 +184,5 @@ class MemoryUnit(Unit):
         self.sessions = MemorySessions()
         self.participants = MemoryParticipants()
         self.interested = MemoryInterested()
+        self.attendances = MemoryAttendances()
+        self.ratings = MemoryRatings()

@@ -31,4 +31,4 @@ def test_the_preview_writes_every_kind_as_eml_html_and_text(tmp_path):
 def test_the_preview_command_needs_a_folder(tmp_path, capsys):
     assert main([]) == 2
     assert main([str(tmp_path / "out")]) == 0
-    assert "wrote 62 files" in capsys.readouterr().out  # 19 kinds: .eml .html .txt, 5 .ics
+    assert "wrote 86 files" in capsys.readouterr().out  # 27 kinds: .eml .html .txt, 5 .ics

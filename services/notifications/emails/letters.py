@@ -16,6 +16,15 @@ from pydantic import BaseModel
 from services.notifications.domain import header_safe
 from services.notifications.emails.french import long_date, slot
 from services.notifications.emails.ics import Method, SessionCalendar, session_calendar
+from shared.contract.cycle import (
+    AskedQuestion,
+    AttendanceRejectedData,
+    FeedbackRejectedData,
+    QuestionDigestDueData,
+    SessionQuestionForwardedData,
+    SessionQuestionRejectedData,
+    SessionReportSharedData,
+)
 from shared.contract.interest import (
     ConfirmationRequestedData,
     InterestRecordedData,
@@ -235,6 +244,105 @@ def confirmation_link(cause: Cause) -> Letter:
     return Letter("confirmation_link", _subject(subject), {"session": None, "signup": False})
 
 
+def _about(cause: Cause) -> dict[str, Any] | None:
+    """The session an email is about, as known (its title and date name it)."""
+    return _session_view(cause.session) if cause.session else None
+
+
+def question_rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, SessionQuestionRejectedData)
+    view = _about(cause)
+    named = f" : {view['title']} – {view['when']}" if view else ""
+    return Letter(
+        "question_rejection",
+        _subject(f"Votre question n'a pas pu être transmise{named}"),
+        {"refusal": refusal, "session": view},
+    )
+
+
+def question_digest(cause: Cause) -> Letter:
+    digest = _as(cause, QuestionDigestDueData)
+    view = _session_view(digest)
+    count = len(digest.questions)
+    what = "aucune question" if count == 0 else f"{count} question" + ("s" if count > 1 else "")
+    return Letter(
+        "question_digest",
+        _subject(f"Questions de la séance ({what}) : {digest.title} – {view['when']}"),
+        {"session": view, "questions": [_asked(q) for q in digest.questions]},
+    )
+
+
+def question_forward(cause: Cause) -> Letter:
+    forwarded = _as(cause, SessionQuestionForwardedData)
+    view = _session_view(forwarded)
+    return Letter(
+        "question_forward",
+        _subject(f"Nouvelle question : {forwarded.title} – {view['when']}"),
+        {"session": view, "question": _asked(forwarded.asked)},
+    )
+
+
+def _asked(question: AskedQuestion) -> dict[str, Any]:
+    return {
+        "asked_by": question.asked_by,
+        "question": question.question,
+        "asked_on": long_date(question.asked_at),
+    }
+
+
+def attendance_rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, AttendanceRejectedData)
+    view = _about(cause)
+    named = f" : {view['title']} – {view['when']}" if view else f" ({refusal.session_id})"
+    return Letter(
+        "attendance_rejection",
+        _subject(f"Liste de présence refusée{named}"),
+        {"refusal": refusal, "session": view},
+    )
+
+
+def thanks(cause: Cause) -> Letter:
+    session = _as(cause, SessionData)
+    view = _session_view(session)
+    return Letter(
+        "thanks",
+        _subject(f"Merci de votre participation : {session.title} – {view['when']}"),
+        {"session": view},
+    )
+
+
+def feedback_rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, FeedbackRejectedData)
+    view = _about(cause)
+    named = f" : {view['title']} – {view['when']}" if view else ""
+    return Letter(
+        "feedback_rejection",
+        _subject(f"Votre avis n'a pas pu être enregistré{named}"),
+        {"refusal": refusal, "session": view},
+    )
+
+
+def session_report(cause: Cause) -> Letter:
+    report = _as(cause, SessionReportSharedData)
+    view = _session_view(report)
+    what = "Compte rendu" if report.report_version == 1 else "Compte rendu mis à jour"
+    return Letter(
+        "session_report",
+        _subject(f"{what} : {report.title} – {view['when']}"),
+        {"session": view, "report": report, "update": report.report_version > 1},
+    )
+
+
+def expertise_needs(cause: Cause) -> Letter:
+    report = _as(cause, SessionReportSharedData)
+    view = _session_view(report)
+    return Letter(
+        "expertise_needs",
+        _subject(f"Besoins d'expertise exprimés : {report.title} – {view['when']}"),
+        {"session": view, "needs": report.expertise_needs},
+    )
+
+
 def _signup(cause: Cause, subject: str, *, with_calendar: bool) -> Letter:
     enrolment = _as(cause, ParticipantEnrolledData)
     session = _need_session(cause)
@@ -307,6 +415,14 @@ LETTERS: dict[EmailKind, tuple[type[BaseModel], Callable[[Cause], Letter]]] = {
     "interest_rejection": (InterestRejectedData, interest_rejection),
     "session_announcement": (SessionScheduledData, session_announcement),
     "confirmation_link": (ConfirmationRequestedData, confirmation_link),
+    "question_rejection": (SessionQuestionRejectedData, question_rejection),
+    "question_digest": (QuestionDigestDueData, question_digest),
+    "question_forward": (SessionQuestionForwardedData, question_forward),
+    "attendance_rejection": (AttendanceRejectedData, attendance_rejection),
+    "thanks": (SessionData, thanks),
+    "feedback_rejection": (FeedbackRejectedData, feedback_rejection),
+    "session_report": (SessionReportSharedData, session_report),
+    "expertise_needs": (SessionReportSharedData, expertise_needs),
 }
 """Every kind of email: the data model it is made from, and how."""
 

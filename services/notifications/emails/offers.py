@@ -40,6 +40,8 @@ def offered_links(delivery: Delivery, content: Content, links: Links) -> dict[st
         offer("question", "question", session_id=session)
     if kind in CANCEL and session and person.audience is None:
         offer("cancel", "cancel", session_id=session)
+    if kind == "thanks" and session:
+        offer("rate", "rate", session_id=session)
     if kind == "session_announcement" and session:
         names = {"first_name": person.first_name, "last_name": person.last_name}
         offer("signup", "signup", session_id=session, **names)

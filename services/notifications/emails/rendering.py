@@ -6,6 +6,7 @@ the kind and the cause, never a silent empty email.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from jinja2 import (
     TemplateError,
     select_autoescape,
 )
+from markupsafe import Markup, escape
 
 from services.notifications.domain import Recipient
 from services.notifications.emails.letters import Letter
@@ -46,9 +48,26 @@ class RenderedEmail:
     """The one-click unsubscribe URL (List-Unsubscribe, RFC 8058), when there is one."""
 
 
+def paragraphs(text: str) -> Markup:
+    """Plain text as safe HTML: blank lines separate paragraphs, lines starting with "- ",
+    "* " or "• " make a list; everything else is text, escaped (never raw HTML)."""
+    blocks: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        items = [line for line in lines if line[:2] in {"- ", "* ", "• "}]
+        prose = [line for line in lines if line not in items]
+        if prose:
+            joined = Markup("<br />").join(escape(line) for line in prose)
+            blocks.append(f'<p style="margin: 0 0 12px 0;">{joined}</p>')
+        if items:
+            listed = "".join(f"<li>{escape(item[2:].strip())}</li>" for item in items)
+            blocks.append(f'<ul style="margin: 0 0 12px 0;">{listed}</ul>')
+    return Markup("\n".join(blocks))  # noqa: S704 (every piece of text escaped above)
+
+
 def environment(folder: Path = TEMPLATES) -> Environment:
     """Autoescape on .html, off on .txt; any undefined variable is an error."""
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(folder),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
         undefined=StrictUndefined,
@@ -57,6 +76,8 @@ def environment(folder: Path = TEMPLATES) -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    env.filters["paragraphs"] = paragraphs
+    return env
 
 
 class Renderer:

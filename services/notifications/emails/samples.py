@@ -11,6 +11,16 @@ from pydantic import BaseModel
 from services.notifications.domain import Recipient
 from services.notifications.emails.letters import Cause
 from services.notifications.records import Content, Delivery
+from shared.contract.cycle import (
+    AskedQuestion,
+    AttendanceRejectedData,
+    FeedbackRejectedData,
+    QuestionDigestDueData,
+    Resource,
+    SessionQuestionForwardedData,
+    SessionQuestionRejectedData,
+    SessionReportSharedData,
+)
 from shared.contract.interest import (
     ConfirmationRequestedData,
     InterestRecordedData,
@@ -97,6 +107,28 @@ def _enrolment(status: str, *, promoted: bool = False) -> ParticipantEnrolledDat
     )
 
 
+def _asked(number: int = 1) -> AskedQuestion:
+    return AskedQuestion(
+        asked_by="Camille Martin" if number == 1 else "Dominique Durand",
+        question="Comment associer les élus au comité de pilotage ?\n"
+        "Nous avons essayé un comité élargi, qui s'est essoufflé.",
+        asked_at=WHEN,
+    )
+
+
+def _report() -> SessionReportSharedData:
+    return SessionReportSharedData(
+        **session(),
+        report_version=1,
+        summary="Douze agents ont échangé sur la gouvernance.\n\nTrois formes reviennent :\n"
+        "- un comité de pilotage politique ;\n- un comité technique ;\n"
+        "- une instance élargie.",
+        resources=[Resource(title="Guide RnPAT", url="https://rnpat.fr/ressources")],
+        next_steps=["Partager les chartes de gouvernance."],
+        expertise_needs=["Un juriste sur les coopérations entre collectivités."],
+    )
+
+
 def sample_data() -> dict[EmailKind, BaseModel]:
     """One cause's data for every kind of email."""
     launch = session()
@@ -171,6 +203,29 @@ def sample_data() -> dict[EmailKind, BaseModel]:
             detail="Votre consentement est nécessaire pour être prévenu·e des séances.",
         ),
         "session_announcement": SessionScheduledData(**launch),
+        "question_rejection": SessionQuestionRejectedData(
+            session_id="2020-01-lancement",
+            email=CAMILLE.email,
+            first_name="Camille",
+            reason="not_a_participant",
+            detail="Les questions d'une séance sont ouvertes à ses membres et participant·es.",
+        ),
+        "question_digest": QuestionDigestDueData(**launch, questions=[_asked(), _asked(2)]),
+        "question_forward": SessionQuestionForwardedData(**launch, asked=_asked()),
+        "attendance_rejection": AttendanceRejectedData(
+            session_id="2020-01-lancement",
+            reason="not_started",
+            detail="Cette séance n'a pas encore commencé.",
+        ),
+        "thanks": SessionData(**launch),
+        "feedback_rejection": FeedbackRejectedData(
+            session_id="2020-01-lancement",
+            email=CAMILLE.email,
+            reason="not_an_attendee",
+            detail="Seules les personnes présentes à la séance peuvent la noter.",
+        ),
+        "session_report": _report(),
+        "expertise_needs": _report(),
         "confirmation_link": ConfirmationRequestedData(
             purpose="signup",
             email=CAMILLE.email,
@@ -202,6 +257,7 @@ AUDIENCES: dict[EmailKind, Audience] = {
     "session_announcement": "interested",
     "interest_confirmation": "interested",
     "rejection": "interested",
+    "session_report": "member",
 }
 """Whom each kind is sent to in the previews (the list its unsubscribe link leaves)."""
 
