@@ -114,7 +114,7 @@ async def test_attendance_before_the_session_starts_is_refused_and_recorded_agai
         assert await uow.attendances.attended("s1", "member@cc-exemple.fr")
 
 
-async def rate(backend, email: str, rating: int = 4) -> list[Any]:
+async def rate(backend, email: str, rating: int = 4) -> Any:
     data = {"session_id": "s1", "email": email, "rating": rating, "comment": "Merci"}
     return await backend.run(cycle.record_feedback, event("feedback_submitted", data), deps(AFTER))
 
