@@ -21,6 +21,14 @@ from shared.contract.cycle import (
     SessionReportShared,
 )
 from shared.contract.envelope import CloudEvent
+from shared.contract.experts import (
+    ExpertAccepted,
+    ExpertDeclined,
+    ExpertInvitationRejected,
+    ExpertInvited,
+    ExpertNoAnswer,
+    ExpertResponseRejected,
+)
 from shared.contract.interest import (
     ConfirmationRequested,
     InterestDeclared,
@@ -118,6 +126,12 @@ PRODUCED: tuple[type[CloudEvent[Any]], ...] = (
     QuestionDigestDue,
     SessionQuestionForwarded,
     SessionReportShared,
+    ExpertInvited,
+    ExpertAccepted,
+    ExpertDeclined,
+    ExpertNoAnswer,
+    ExpertInvitationRejected,
+    ExpertResponseRejected,
 )
 """Facts (and the gateway's confirmation requests) the platform's services publish."""
 

@@ -7,7 +7,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from shared.contract.envelope import CloudEvent, Data
-from shared.contract.fields import Identifier, Question, Reason, ShortText, Timestamp, Url
+from shared.contract.fields import Identifier, Name, Question, Reason, ShortText, Timestamp, Url
 
 TIMEZONE = "Europe/Paris"
 
@@ -43,6 +43,15 @@ class SessionCancelRequestedData(Data):
 # --- produced ----------------------------------------------------------------------
 
 
+class ExpertAtSession(Data):
+    """An expert who accepted to contribute to a session, as members read it (no address)."""
+
+    first_name: Name = Field(description="First name.")
+    last_name: Name = Field(description="Last name.")
+    organisation: ShortText = Field(description="Their organisation.")
+    expertise: ShortText = Field(description="Their expertise.")
+
+
 class SessionData(Data):
     """What every participant needs to know of a session."""
 
@@ -57,6 +66,11 @@ class SessionData(Data):
     )
     join_url: Url = Field(description="Webconference link.")
     sequence: int = Field(ge=0, description="ICS SEQUENCE: 0, then +1 on every change.")
+    experts: list[ExpertAtSession] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The experts who accepted to contribute (in the ICS DESCRIPTION too).",
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
@@ -70,9 +84,13 @@ class SessionScheduledData(SessionData):
 
 
 class SessionRescheduledData(SessionData):
-    """A session moved; `previous_starts_at` is the old start."""
+    """A session changed: it moved (`previous_starts_at` is the old start), or the
+    experts who will contribute changed (`change: experts`, the same slot)."""
 
     previous_starts_at: Timestamp = Field(description="Start before the change.")
+    change: Literal["slot", "experts"] = Field(
+        default="slot", description="What changed: the slot, or the experts."
+    )
 
 
 class SessionCancelledData(SessionData):

@@ -39,7 +39,7 @@ def envelope(**overrides):
 
 
 def test_every_event_type_is_its_own_topic_name_and_model():
-    assert len(EVENTS) == len(INBOUND) + len(PRODUCED) == 49
+    assert len(EVENTS) == len(INBOUND) + len(PRODUCED) == 55
     for event_type, model in EVENTS.items():
         assert model.event_type == event_type
         assert model.model_json_schema()["properties"]["type"]["const"] == event_type
