@@ -6,7 +6,9 @@ interest_recorded, interest_removed, interest_rejected, person_erased (registrat
 topic_accepted, programme_published, ballot_rejected (programme); session_scheduled,
 session_rescheduled, session_cancelled, session_reminder_due, question_digest_due,
 session_question_forwarded, session_report_shared (scheduling); session_question_rejected,
-attendance_accepted, attendance_rejected, feedback_rejected (registration);
+attendance_accepted, attendance_rejected, feedback_rejected (registration); expert_invited,
+expert_accepted, expert_declined, expert_no_answer, expert_invitation_rejected,
+expert_response_rejected (scheduling);
 confirmation_requested (gateway).
 Writes: notification_sent, notification_failed (from the background sender).
 """
@@ -20,7 +22,7 @@ from typing import get_args
 
 from faststream.asgi import AsgiFastStream
 
-from services.notifications import cycle, handlers
+from services.notifications import cycle, experts, handlers
 from services.notifications.deliveries import MongoDeliveries
 from services.notifications.domain import RetryPolicy
 from services.notifications.emails import Composer
@@ -39,6 +41,14 @@ from shared.contract.cycle import (
     SessionQuestionForwarded,
     SessionQuestionRejected,
     SessionReportShared,
+)
+from shared.contract.experts import (
+    ExpertAccepted,
+    ExpertDeclined,
+    ExpertInvitationRejected,
+    ExpertInvited,
+    ExpertNoAnswer,
+    ExpertResponseRejected,
 )
 from shared.contract.interest import (
     ConfirmationRequested,
@@ -127,6 +137,12 @@ def create_app(
     service.consume(AttendanceAccepted, cycle.thank_attendees)
     service.consume(FeedbackRejected, cycle.explain_feedback_rejection)
     service.consume(SessionReportShared, cycle.share_report)
+    service.consume(ExpertInvited, experts.invite_expert)
+    service.consume(ExpertAccepted, experts.confirm_expert)
+    service.consume(ExpertDeclined, experts.note_decline)
+    service.consume(ExpertNoAnswer, experts.warn_no_answer)
+    service.consume(ExpertInvitationRejected, experts.explain_invitation_rejection)
+    service.consume(ExpertResponseRejected, experts.explain_response_rejection)
 
     renderer = Renderer()
     renderer.check(list(get_args(EmailKind)))  # a broken template stops the start

@@ -269,6 +269,8 @@ async def explain_ballot_rejection(event: BallotRejected, uow: Unit, deps: Deps)
 
 SessionEvent = SessionScheduled | SessionRescheduled | SessionCancelled
 SESSION_EMAILS: dict[str, tuple[EmailKind, tuple[str, ...]]] = {
+    # The kind of email, and which participants get it besides the members (and the
+    # session's experts: those who accepted; an invited one is told of a cancellation).
     # The kind of email, and which participants get it besides the members. A session's
     # invitation goes to the members only: a sign-up is accepted for a session the
     # registration service knows, and its confirmation carries the ICS; whether this
@@ -358,7 +360,9 @@ async def _session_recipients(
     members = await uow.recipients.active_members()
     if not statuses:
         return members
-    return members + await uow.recipients.participants(session_id, statuses)
+    experts = ("invited", "accepted") if "session_cancelled" in statuses else ("accepted",)
+    participants = await uow.recipients.participants(session_id, statuses)
+    return members + participants + await uow.recipients.experts(session_id, experts)
 
 
 # --- what to send ---------------------------------------------------------------------

@@ -140,6 +140,7 @@ class MongoRecipients:
     async def forget_person(self, person: str) -> None:
         await self._participants.delete_many({"person": person})
         await self._interested.delete_one({"_id": person})
+        await self._experts.delete_many({"person": person})
 
     # --- the interest list ----------------------------------------------------------
 
@@ -156,10 +157,16 @@ class MongoRecipients:
     async def remove_interest(self, person: str) -> None:
         await self._interested.delete_one({"_id": person})
 
-    async def experts(self, session_id: str) -> list[Recipient]:
-        query = {"session_id": session_id, "status": "accepted"}
+    async def experts(
+        self, session_id: str, statuses: Sequence[str] = ("accepted",)
+    ) -> list[Recipient]:
+        query = {"session_id": session_id, "status": {"$in": list(statuses)}}
         cursor = self._experts.find(query).sort("_id", ASCENDING)
         return [_recipient(doc, audience="expert") async for doc in cursor]
+
+    async def save_expert(self, session_id: str, expert: Recipient, status: str) -> None:
+        doc = {**_person(expert), "session_id": session_id, "status": status}
+        await self._experts.replace_one({"_id": f"{session_id}/{expert.person}"}, doc, upsert=True)
 
     async def interested_in(self, topic_id: str | None) -> list[Recipient]:
         query: Document = {"topic_ids": []}

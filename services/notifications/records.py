@@ -98,7 +98,8 @@ class Dispatch:
     erase_after_send: bool = False
     late: bool = False
     places: int | None = None
-    """Places left in the session when it was announced (an announcement)."""
+    """A count the email shows: places left (an announcement), people signed up (an
+    expert's invitation)."""
 
     @property
     def content_id(self) -> str:

@@ -81,8 +81,14 @@ class Recipients(Protocol):
         """Take a person (by pseudonym) off the interest list."""
         ...
 
-    async def experts(self, session_id: str) -> list[Recipient]:
-        """The experts who accepted to contribute to the session."""
+    async def experts(
+        self, session_id: str, statuses: Sequence[str] = ("accepted",)
+    ) -> list[Recipient]:
+        """The session's experts in these statuses (by default, those who accepted)."""
+        ...
+
+    async def save_expert(self, session_id: str, expert: Recipient, status: str) -> None:
+        """Record an expert's state for a session: invited, accepted or declined."""
         ...
 
     async def interested_in(self, topic_id: str | None) -> list[Recipient]:

@@ -37,6 +37,13 @@ EmailKind = Literal[
     "feedback_rejection",
     "session_report",
     "expertise_needs",
+    "expert_invitation",
+    "expert_confirmation",
+    "expert_acceptance",
+    "expert_decline",
+    "expert_no_answer",
+    "expert_invitation_rejection",
+    "expert_response_rejection",
 ]
 
 

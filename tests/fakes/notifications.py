@@ -120,6 +120,8 @@ class MemoryRecipients:
             if someone is not None and someone.person == person:
                 del self.participations[participant_id]
         self.interests.pop(person, None)
+        for key in [k for k in self.expert_states if k[1] == person]:
+            del self.expert_states[key]
 
     async def save_interest(self, interest: Interest) -> None:
         self.interests[interest.recipient.person] = interest
@@ -127,12 +129,17 @@ class MemoryRecipients:
     async def remove_interest(self, person: str) -> None:
         self.interests.pop(person, None)
 
-    async def experts(self, session_id: str) -> list[Recipient]:
+    async def experts(
+        self, session_id: str, statuses: Sequence[str] = ("accepted",)
+    ) -> list[Recipient]:
         return [
             replace(person, audience="expert")
             for (session, _), (person, status) in sorted(self.expert_states.items())
-            if session == session_id and status == "accepted"
+            if session == session_id and status in statuses
         ]
+
+    async def save_expert(self, session_id: str, expert: Recipient, status: str) -> None:
+        self.expert_states[(session_id, expert.person)] = (expert, status)
 
     async def interested_in(self, topic_id: str | None) -> list[Recipient]:
         return [

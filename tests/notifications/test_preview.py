@@ -25,10 +25,12 @@ def test_the_preview_writes_every_kind_as_eml_html_and_text(tmp_path):
         "session_cancellation.ics",
         "signup_confirmation.ics",
         "signup_promotion.ics",
+        "expert_confirmation.ics",
     }
 
 
 def test_the_preview_command_needs_a_folder(tmp_path, capsys):
     assert main([]) == 2
     assert main([str(tmp_path / "out")]) == 0
-    assert "wrote 86 files" in capsys.readouterr().out  # 27 kinds: .eml .html .txt, 5 .ics
+    kinds, invitations = len(get_args(EmailKind)), 6  # .eml .html .txt each; the .ics
+    assert f"wrote {3 * kinds + invitations} files" in capsys.readouterr().out

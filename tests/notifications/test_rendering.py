@@ -31,6 +31,7 @@ WITH_CALENDAR = {
     "session_cancellation": "CANCEL",
     "signup_confirmation": "REQUEST",
     "signup_promotion": "REQUEST",
+    "expert_confirmation": "REQUEST",
 }
 
 

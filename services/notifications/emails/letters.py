@@ -25,6 +25,15 @@ from shared.contract.cycle import (
     SessionQuestionRejectedData,
     SessionReportSharedData,
 )
+from shared.contract.experts import (
+    ExpertAcceptedData,
+    ExpertData,
+    ExpertDeclinedData,
+    ExpertInvitationRejectedData,
+    ExpertInvitedData,
+    ExpertNoAnswerData,
+    ExpertResponseRejectedData,
+)
 from shared.contract.interest import (
     ConfirmationRequestedData,
     InterestRecordedData,
@@ -40,6 +49,7 @@ from shared.contract.registration import (
     SessionSignupRejectedData,
 )
 from shared.contract.scheduling import (
+    ExpertAtSession,
     SessionCancelledData,
     SessionData,
     SessionReminderDueData,
@@ -48,6 +58,7 @@ from shared.contract.scheduling import (
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+ExpertModelT = TypeVar("ExpertModelT", bound=ExpertData)
 
 GROUP = "groupe d'échange PAT/SAT"
 ROLES = {"charge_de_mission": "chargé·e de mission", "chef_de_projet": "chef·fe de projet"}
@@ -95,11 +106,20 @@ def _session_view(session: SessionData) -> dict[str, Any]:
         "question": session.question,
         "when": slot(session.starts_at, session.ends_at),
         "join_url": session.join_url,
+        "experts": [_expert_line(expert) for expert in session.experts],
     }
+
+
+def _expert_line(expert: ExpertAtSession) -> str:
+    """ "Claire Lambert (Cabinet Exemple) : commande publique"."""
+    return f"{expert.first_name} {expert.last_name} ({expert.organisation}) : {expert.expertise}"
 
 
 def _calendar(cause: Cause, session: SessionData, method: Method) -> SessionCalendar:
     description = f"{session.question}\n\nRejoindre la webconférence : {session.join_url}"
+    if session.experts:
+        experts = "\n".join(f"- {_expert_line(expert)}" for expert in session.experts)
+        description += f"\n\nAvec la contribution de :\n{experts}"
     return session_calendar(
         session, method=method, organizer=cause.organizer, stamp=cause.time, description=description
     )
@@ -175,10 +195,11 @@ def session_update(cause: Cause) -> Letter:
     session = _as(cause, SessionRescheduledData)
     view = _session_view(session)
     previous = long_date(session.previous_starts_at)
+    what = "Intervention d'expert" if session.change == "experts" else "Nouvel horaire"
     return Letter(
         "session_update",
-        _subject(f"Nouvel horaire : {session.title} – {view['when']}"),
-        {"session": view, "previous": previous},
+        _subject(f"{what} : {session.title} – {view['when']}"),
+        {"session": view, "previous": previous, "change": session.change},
         _calendar(cause, session, "REQUEST"),
     )
 
@@ -343,6 +364,90 @@ def expertise_needs(cause: Cause) -> Letter:
     )
 
 
+def _expert_view(expert: ExpertData) -> dict[str, Any]:
+    return {
+        "name": f"{expert.first_name} {expert.last_name}",
+        "organisation": expert.organisation,
+        "expertise": expert.expertise,
+    }
+
+
+def expert_invitation(cause: Cause) -> Letter:
+    invitation = _as(cause, ExpertInvitedData)
+    session = _need_session(cause)
+    view = _session_view(session)
+    context = {
+        "session": view,
+        "expert": _expert_view(invitation),
+        "message": invitation.message,
+        "signed_up": cause.places,
+    }
+    subject = f"Invitation à intervenir : {session.title} – {view['when']}"
+    return Letter("expert_invitation", _subject(subject), context)
+
+
+def expert_confirmation(cause: Cause) -> Letter:
+    accepted = _as(cause, ExpertAcceptedData)
+    session = _need_session(cause)
+    view = _session_view(session)
+    return Letter(
+        "expert_confirmation",
+        _subject(f"Merci d'intervenir : {session.title} – {view['when']}"),
+        {"session": view, "expert": _expert_view(accepted)},
+        _calendar(cause, session, "REQUEST"),
+    )
+
+
+def _expert_notice(cause: Cause, model: type[ExpertModelT], verb: str) -> Letter:
+    answer = _as(cause, model)
+    view = _about(cause)
+    named = f" : {view['title']} – {view['when']}" if view else ""
+    context = {
+        "session": view,
+        "expert": _expert_view(answer),
+        "note": getattr(answer, "note", None),
+        "changed_mind": getattr(answer, "changed_mind", False),
+    }
+    name = f"{answer.first_name} {answer.last_name}"
+    return Letter(cause.kind, _subject(f"{name} {verb}{named}"), context)
+
+
+def expert_acceptance(cause: Cause) -> Letter:
+    return _expert_notice(cause, ExpertAcceptedData, "intervient")
+
+
+def expert_decline(cause: Cause) -> Letter:
+    declined = _as(cause, ExpertDeclinedData)
+    verb = "change d'avis et n'intervient pas" if declined.changed_mind else "décline l'invitation"
+    return _expert_notice(cause, ExpertDeclinedData, verb)
+
+
+def expert_no_answer(cause: Cause) -> Letter:
+    return _expert_notice(cause, ExpertNoAnswerData, "n'a pas répondu")
+
+
+def expert_invitation_rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, ExpertInvitationRejectedData)
+    view = _about(cause)
+    named = f" : {view['title']} – {view['when']}" if view else ""
+    return Letter(
+        "expert_invitation_rejection",
+        _subject(f"Invitation d'expert non envoyée{named}"),
+        {"refusal": refusal, "session": view},
+    )
+
+
+def expert_response_rejection(cause: Cause) -> Letter:
+    refusal = _as(cause, ExpertResponseRejectedData)
+    view = _about(cause)
+    named = f" : {view['title']} – {view['when']}" if view else ""
+    return Letter(
+        "expert_response_rejection",
+        _subject(f"Votre réponse n'a pas pu être prise en compte{named}"),
+        {"refusal": refusal, "session": view},
+    )
+
+
 def _signup(cause: Cause, subject: str, *, with_calendar: bool) -> Letter:
     enrolment = _as(cause, ParticipantEnrolledData)
     session = _need_session(cause)
@@ -423,6 +528,13 @@ LETTERS: dict[EmailKind, tuple[type[BaseModel], Callable[[Cause], Letter]]] = {
     "feedback_rejection": (FeedbackRejectedData, feedback_rejection),
     "session_report": (SessionReportSharedData, session_report),
     "expertise_needs": (SessionReportSharedData, expertise_needs),
+    "expert_invitation": (ExpertInvitedData, expert_invitation),
+    "expert_confirmation": (ExpertAcceptedData, expert_confirmation),
+    "expert_acceptance": (ExpertAcceptedData, expert_acceptance),
+    "expert_decline": (ExpertDeclinedData, expert_decline),
+    "expert_no_answer": (ExpertNoAnswerData, expert_no_answer),
+    "expert_invitation_rejection": (ExpertInvitationRejectedData, expert_invitation_rejection),
+    "expert_response_rejection": (ExpertResponseRejectedData, expert_response_rejection),
 }
 """Every kind of email: the data model it is made from, and how."""
 

@@ -40,6 +40,11 @@ def offered_links(delivery: Delivery, content: Content, links: Links) -> dict[st
         offer("question", "question", session_id=session)
     if kind in CANCEL and session and person.audience is None:
         offer("cancel", "cancel", session_id=session)
+    if kind == "expert_invitation" and session:
+        offer("accept", "expert_accept", session_id=session)
+        offer("decline", "expert_decline", session_id=session)
+    if kind == "expert_confirmation" and session:
+        offer("decline", "expert_decline", session_id=session)
     if kind == "thanks" and session:
         offer("rate", "rate", session_id=session)
     if kind == "session_announcement" and session:

@@ -21,6 +21,14 @@ from shared.contract.cycle import (
     SessionQuestionRejectedData,
     SessionReportSharedData,
 )
+from shared.contract.experts import (
+    ExpertAcceptedData,
+    ExpertDeclinedData,
+    ExpertInvitationRejectedData,
+    ExpertInvitedData,
+    ExpertNoAnswerData,
+    ExpertResponseRejectedData,
+)
 from shared.contract.interest import (
     ConfirmationRequestedData,
     InterestRecordedData,
@@ -105,6 +113,22 @@ def _enrolment(status: str, *, promoted: bool = False) -> ParticipantEnrolledDat
         waitlist_position=3 if status == "waitlisted" else None,
         promoted=promoted,
     )
+
+
+MESSAGE = (
+    "Les membres se demandent comment introduire des critères de proximité dans leurs marchés."
+)
+
+
+def _claire() -> dict[str, Any]:
+    return {
+        "session_id": "2020-01-lancement",
+        "email": "claire.lambert@cabinet-exemple.fr",
+        "first_name": "Claire",
+        "last_name": "Lambert",
+        "organisation": "Cabinet Exemple",
+        "expertise": "Commande publique",
+    }
 
 
 def _asked(number: int = 1) -> AskedQuestion:
@@ -226,6 +250,25 @@ def sample_data() -> dict[EmailKind, BaseModel]:
         ),
         "session_report": _report(),
         "expertise_needs": _report(),
+        "expert_invitation": ExpertInvitedData(**_claire(), message=MESSAGE),
+        "expert_confirmation": ExpertAcceptedData(**_claire()),
+        "expert_acceptance": ExpertAcceptedData(**_claire(), note="Avec plaisir."),
+        "expert_decline": ExpertDeclinedData(
+            **_claire(), note="Je serai en déplacement.", changed_mind=True
+        ),
+        "expert_no_answer": ExpertNoAnswerData(**_claire()),
+        "expert_invitation_rejection": ExpertInvitationRejectedData(
+            session_id="2020-01-lancement",
+            email="claire.lambert@cabinet-exemple.fr",
+            reason="past_session",
+            detail="Cette séance a eu lieu : on ne peut plus y inviter d'expert.",
+        ),
+        "expert_response_rejection": ExpertResponseRejectedData(
+            session_id="2020-01-lancement",
+            email=CAMILLE.email,
+            reason="not_invited",
+            detail="Nous n'avons pas trouvé d'invitation à cette adresse pour cette séance.",
+        ),
         "confirmation_link": ConfirmationRequestedData(
             purpose="signup",
             email=CAMILLE.email,
@@ -258,6 +301,8 @@ AUDIENCES: dict[EmailKind, Audience] = {
     "interest_confirmation": "interested",
     "rejection": "interested",
     "session_report": "member",
+    "expert_invitation": "expert",
+    "expert_confirmation": "expert",
 }
 """Whom each kind is sent to in the previews (the list its unsubscribe link leaves)."""
 
