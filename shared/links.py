@@ -119,6 +119,16 @@ class Links:
             return BadLink("tampered")
         if not isinstance(payload, dict) or payload.get("a") not in ACTIONS:
             return BadLink("unknown")
+        texts = [payload.get(name) for name in ("s", "f", "l", "o", "u", "n")]
+        topics = payload.get("t") or []
+        if (
+            not isinstance(payload.get("e"), str)
+            or any(value is not None and not isinstance(value, str) for value in texts)
+            or payload.get("u") not in (None, *get_args(Audience))
+            or not isinstance(topics, list)
+            or not all(isinstance(topic, str) for topic in topics)
+        ):
+            return BadLink("unknown")
         try:
             return Link(
                 action=payload["a"],

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.notifications.emails.french import DAYS, MONTHS, clock_time, long_date, slot
+from shared.french import DAYS, MONTHS, clock_time, long_date, slot
 
 
 def test_the_launch_webconference_reads_as_the_brief_says():

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.notifications.app import create_app
-from services.notifications.emails.french import slot
+from shared.french import slot
 from shared.identity import person_key
 from tests.harness.kafka import eventually
 from tests.harness.mail import received_by, wait_for_mail

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from services.notifications.domain import header_safe
-from services.notifications.emails.french import long_date, slot
 from services.notifications.emails.ics import Method, SessionCalendar, session_calendar
 from shared.contract.cycle import (
     AskedQuestion,
@@ -56,6 +55,7 @@ from shared.contract.scheduling import (
     SessionRescheduledData,
     SessionScheduledData,
 )
+from shared.french import long_date, slot
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ExpertModelT = TypeVar("ExpertModelT", bound=ExpertData)

@@ -1,4 +1,5 @@
-"""Dates and times as a French reader expects them, in Europe/Paris.
+"""Dates and times as a French reader expects them, in Europe/Paris: the same wording in
+the emails and on the public pages.
 
 `slot(start, end)` gives "mardi 17 mars 2020, 10h-12h"; no locale is needed.
 """
@@ -51,3 +52,8 @@ def slot(start: datetime, end: datetime) -> str:
     if paris(start).date() == paris(end).date():
         return f"{long_date(start)}, {clock_time(start)}-{clock_time(end)}"
     return f"du {long_date(start)}, {clock_time(start)} au {long_date(end)}, {clock_time(end)}"
+
+
+def moment(when: datetime) -> str:
+    """'mardi 17 mars 2020 à 10h' (when something was done)."""
+    return f"{long_date(when)} à {clock_time(when)}"

@@ -1,0 +1,6 @@
+"""`python -m services.gateway`"""
+
+from services.gateway.server import serve
+from shared.settings import Settings
+
+serve(Settings())
