@@ -13,10 +13,12 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# docker-compose (Debian's package) validates docker-compose.yml offline in the tests.
+# Debian's packages the tests use: docker-compose validates docker-compose.yml offline,
+# chromium is the real browser the gateway's pages are tested in (driven by Playwright).
 tools:
-	@command -v docker-compose >/dev/null 2>&1 || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+	@command -v docker-compose >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		docker-compose chromium >/dev/null; }
 
 run: install
 	$(BIN)/caprural dev
