@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -19,6 +19,7 @@ from services.gateway.app import create_app as gateway
 from services.notifications.app import create_app as notifications
 from services.registration.app import create_app as registration
 from shared.devstack.processes import free_port
+from tests.harness.kafka import wait_until
 from tests.harness.mail import wait_for_mail
 from tests.harness.services import running
 from tests.notifications.builders import calendar_of, text_part, token
@@ -45,8 +46,7 @@ async def served(app, port: int):
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: server.started, message="the gateway listening")
         yield
     finally:
         server.should_exit = True
@@ -62,7 +62,7 @@ async def test_an_outsider_signs_up_confirms_gets_the_invitation_then_gives_the_
 ):
     from playwright.async_api import async_playwright
 
-    assert Path(CHROMIUM).exists(), "Debian's chromium is required (make tools installs it)"
+    assert shutil.which(CHROMIUM), "Debian's chromium is required (make tools installs it)"
     port = free_port()
     settings = settings.model_copy(
         update={
