@@ -1,4 +1,5 @@
-"""Session rules, pure: what may be scheduled, moved or cancelled, and when to remind."""
+"""Session rules, pure: what may be scheduled, moved or cancelled, when to remind, when the
+digest of questions is due, and which sessions a compte rendu may be shared for."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ RejectionReason = Literal[
 ]
 Status = Literal["scheduled", "cancelled"]
 ReminderKind = Literal["J-7", "J-1"]
+TimerKind = Literal["J-7", "J-1", "digest"]
+"""What the session timer plans for a session: its two reminders and its digest."""
+REMINDER_KINDS: tuple[TimerKind, ...] = ("J-7", "J-1")
+TIMER_KINDS: tuple[TimerKind, ...] = ("J-7", "J-1", "digest")
 
 REMINDERS: tuple[tuple[ReminderKind, timedelta], ...] = (
     ("J-7", timedelta(days=7)),
@@ -166,3 +171,42 @@ def reminder_outcome(kind: ReminderKind, starts_at: datetime, *, now: datetime) 
     if kind == "J-7" and reminder_due_at("J-1", starts_at) <= now:
         return "superseded"
     return "emit"
+
+
+# --- the timer: reminders and the digest of questions ------------------------------
+
+
+def digest_due_at(starts_at: datetime, *, ahead: timedelta) -> datetime:
+    """When the digest of a session's questions is due: `ahead` (QUESTION_DIGEST_HOURS)
+    before its start."""
+    return (starts_at - ahead).astimezone(PARIS)
+
+
+def timers_ahead(
+    session: Session, *, now: datetime, digest_ahead: timedelta, digest_sent: bool
+) -> list[tuple[TimerKind, datetime]]:
+    """What the timer must plan for a session: nothing once cancelled; the reminders
+    still ahead; its digest unless already sent and as long as the session has not
+    started (due at once when its moment has passed: scheduled at short notice)."""
+    if not session.live:
+        return []
+    due: list[tuple[TimerKind, datetime]] = list(reminders_ahead(session.slot.starts_at, now=now))
+    if not digest_sent and not session.started(now):
+        due.append(("digest", digest_due_at(session.slot.starts_at, ahead=digest_ahead)))
+    return due
+
+
+# --- the compte rendu --------------------------------------------------------------
+
+
+def report_refusal(session: Session | None, session_id: str, *, now: datetime) -> str | None:
+    """Why a compte rendu cannot be shared for this session (None: it can), for the
+    dead-letter queue: the session must exist, not be cancelled, and have started."""
+    if session is None:
+        return f"data.session_id: unknown session {session_id!r}"
+    if not session.live:
+        return f"data.session_id: session {session_id!r} was cancelled"
+    if not session.started(now):
+        starts = session.slot.starts_at.isoformat()
+        return f"data.session_id: session {session_id!r} has not started yet (it starts {starts})"
+    return None

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from services.scheduling.domain import Rejection, ReminderKind, Session
+from services.scheduling.records import Question, Report
+from shared.contract.cycle import (
+    AskedQuestion,
+    QuestionDigestDue,
+    QuestionDigestDueData,
+    SessionQuestionForwarded,
+    SessionQuestionForwardedData,
+    SessionReportShared,
+    SessionReportSharedData,
+)
+from shared.contract.cycle import Resource as SharedResource
 from shared.contract.scheduling import (
     SessionCancelled,
     SessionCancelledData,
@@ -118,4 +130,62 @@ def reminder_due(session: Session, *, kind: ReminderKind, due_at: datetime) -> S
         cause_id=session.session_id,
         discriminator=f"{kind}/{session.sequence}",
         time=due_at,
+    )
+
+
+def digest_due(
+    session: Session, questions: Sequence[Question], *, sent_at: datetime
+) -> QuestionDigestDue:
+    """question_digest_due: one per session, its id derived from the session id and
+    "digest" only, so that a digest re-published after a crash keeps its id; `sent_at`
+    (its time) is stored when the digest is taken, so it keeps its bytes too."""
+    return QuestionDigestDue.create(
+        QuestionDigestDueData(**_fields(session), questions=[_asked(q) for q in questions]),
+        source=SOURCE,
+        subject=session.session_id,
+        cause_id=session.session_id,
+        discriminator="digest",
+        time=sent_at,
+    )
+
+
+def question_forwarded(
+    session: Session, question: Question, *, cause_id: str, now: datetime
+) -> SessionQuestionForwarded:
+    """session_question_forwarded: a question that arrived after the digest."""
+    return SessionQuestionForwarded.create(
+        SessionQuestionForwardedData(**_fields(session), asked=_asked(question)),
+        source=SOURCE,
+        subject=session.session_id,
+        cause_id=cause_id,
+        discriminator=session.session_id,
+        time=now,
+    )
+
+
+def report_shared(
+    session: Session, report: Report, *, cause_id: str, now: datetime
+) -> SessionReportShared:
+    """session_report_shared: the session's compte rendu, version 1 then an update."""
+    data = SessionReportSharedData(
+        **_fields(session),
+        report_version=report.version,
+        summary=report.summary,
+        resources=[SharedResource(title=r.title, url=r.url) for r in report.resources],
+        next_steps=list(report.next_steps),
+        expertise_needs=list(report.expertise_needs),
+    )
+    return SessionReportShared.create(
+        data,
+        source=SOURCE,
+        subject=session.session_id,
+        cause_id=cause_id,
+        discriminator=session.session_id,
+        time=now,
+    )
+
+
+def _asked(question: Question) -> AskedQuestion:
+    return AskedQuestion(
+        asked_by=question.asked_by, question=question.text, asked_at=question.asked_at
     )

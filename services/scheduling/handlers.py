@@ -3,7 +3,8 @@
 Each one checks its request with the pure rules (domain.py, programme_plan.py), reads
 and writes through the unit of work's repositories, and returns the events it emits;
 the inbox runs it once per event id, in a transaction (shared/inbox.py). Every change
-to a session re-plans its reminders in the same transaction.
+to a session re-plans its timer (reminders, and the digest of questions until it is
+sent) in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,23 +12,28 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.scheduling import domain, events
 from services.scheduling.cadence import Slot
-from services.scheduling.domain import Rejection, Session, reminders_ahead
+from services.scheduling.domain import REMINDER_KINDS, TIMER_KINDS, Rejection, Session
 from services.scheduling.programme_plan import ProgrammePlan, Topic, launch_of, plan_programme
-from services.scheduling.timer import ReminderTimer
+from services.scheduling.records import Question, Report, Resource
+from services.scheduling.timer import SessionTimer
 from services.scheduling.unit import Unit
 from shared.clock import Clock
 from shared.contract import CloudEvent, derived_id
+from shared.contract.cycle import SessionQuestionAccepted, SessionReportPublished
+from shared.contract.interest import PersonErased
 from shared.contract.programme import ProgrammePublished
 from shared.contract.scheduling import (
     SessionCancelRequested,
     SessionRescheduleRequested,
     SessionScheduleRequested,
 )
+from shared.errors import PoisonMessage
+from shared.identity import person_key
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +42,14 @@ Emitted = list[CloudEvent[Any]]
 
 @dataclass(frozen=True)
 class Deps:
-    """What the handlers need besides storage, and the reminder timer (the service's
+    """What the handlers need besides storage, and the session timer (the service's
     background task), built once by the composition root."""
 
     clock: Clock
     webconference_base_url: str
-    timer: ReminderTimer
+    digest_ahead: timedelta
+    """QUESTION_DIGEST_HOURS: how long before its start a session's digest is due."""
+    timer: SessionTimer
 
     def new_join_url(self) -> str:
         """A webconference room with an unguessable name."""
@@ -68,7 +76,7 @@ async def schedule_session(event: SessionScheduleRequested, uow: Unit, deps: Dep
     outcome = domain.schedule(candidate, now=now, others=others)
     if isinstance(outcome, Rejection):
         return [_rejected(outcome, event, now=now)]
-    await _store(outcome, uow=uow, now=now)
+    await _store(outcome, uow=uow, deps=deps, now=now)
     return [events.scheduled(outcome, cause_id=event.id, now=now)]
 
 
@@ -85,7 +93,7 @@ async def reschedule_session(event: SessionRescheduleRequested, uow: Unit, deps:
         return [_rejected(outcome, event, now=now, session_id=request.session_id)]
     if existing is None or outcome == existing:
         return []  # the same slot: nothing changes, nothing to tell
-    await _store(outcome, uow=uow, now=now)
+    await _store(outcome, uow=uow, deps=deps, now=now)
     previous = existing.slot.starts_at
     return [events.rescheduled(outcome, previous_starts_at=previous, cause_id=event.id, now=now)]
 
@@ -98,7 +106,7 @@ async def cancel_session(event: SessionCancelRequested, uow: Unit, deps: Deps) -
     outcome = domain.cancel(existing, now=now, reason=request.reason)
     if isinstance(outcome, Rejection):
         return [_rejected(outcome, event, now=now, session_id=request.session_id)]
-    await _store(outcome, uow=uow, now=now)
+    await _store(outcome, uow=uow, deps=deps, now=now)
     return [events.cancelled(outcome, cause_id=event.id, now=now)]
 
 
@@ -144,11 +152,11 @@ async def _carry_out(
     year = cause.data.year
     emitted: Emitted = []
     for session in plan.cancelled:
-        await _store(session, uow=uow, now=now)
+        await _store(session, uow=uow, deps=deps, now=now)
         emitted.append(events.cancelled(session, cause_id=cause.id, now=now))
     previous = {s.session_id: s.slot.starts_at for s in current}
     for session in plan.rescheduled:
-        await _store(session, uow=uow, now=now)
+        await _store(session, uow=uow, deps=deps, now=now)
         was = previous[session.session_id]
         emitted.append(
             events.rescheduled(session, previous_starts_at=was, cause_id=cause.id, now=now)
@@ -163,7 +171,7 @@ async def _carry_out(
             join_url=deps.new_join_url(),
             programme_year=year,
         )
-        await _store(session, uow=uow, now=now)
+        await _store(session, uow=uow, deps=deps, now=now)
         emitted.append(events.scheduled(session, cause_id=cause.id, now=now))
     for topic in plan.unplaced:
         detail = f"Plus de créneau libre en {year} pour « {topic.title[:80]} »."
@@ -179,14 +187,80 @@ async def _carry_out(
     return emitted
 
 
+# --- the session cycle: questions before, the compte rendu after ------------------------
+
+
+async def keep_question(event: SessionQuestionAccepted, uow: Unit, deps: Deps) -> Emitted:
+    """Keep a question for the session's digest; once the digest is sent, forward it on
+    its own. A question for a session unknown here or cancelled is kept, harmlessly."""
+    asked = event.data
+    digest = await uow.digests.count_question(asked.session_id)
+    question = Question(
+        question_id=event.id,
+        session_id=asked.session_id,
+        number=digest.asked,
+        person=person_key(asked.email),
+        asked_by=asked.asked_by,
+        text=asked.question,
+        asked_at=event.time,
+    )
+    await uow.questions.add(question)
+    if not digest.sent:
+        return []
+    session = await uow.sessions.find(asked.session_id)
+    if session is None or not session.live:
+        logger.info("question for session %s kept, not forwarded", asked.session_id)
+        return []
+    uow.names(asked.email)  # the forwarded question is theirs: erasure empties the record
+    return [events.question_forwarded(session, question, cause_id=event.id, now=deps.clock())]
+
+
+async def share_report(event: SessionReportPublished, uow: Unit, deps: Deps) -> Emitted:
+    """Keep the session's latest compte rendu (version 1, then + 1) and share it. A report
+    for an unknown, cancelled or future session is poison (dead-lettered)."""
+    published = event.data
+    now = deps.clock()
+    session = await uow.sessions.find(published.session_id)
+    refusal = domain.report_refusal(session, published.session_id, now=now)
+    if refusal is not None:
+        raise PoisonMessage(refusal)
+    assert session is not None
+    previous = await uow.reports.latest(session.session_id)
+    report = Report(
+        session_id=session.session_id,
+        version=previous.version + 1 if previous else 1,
+        summary=published.summary,
+        resources=tuple(Resource(r.title, r.url) for r in published.resources),
+        next_steps=tuple(published.next_steps),
+        expertise_needs=tuple(published.expertise_needs),
+        report_id=event.id,
+        published_at=event.time,
+    )
+    await uow.reports.save(report)
+    return [events.report_shared(session, report, cause_id=event.id, now=now)]
+
+
+async def erase_person(event: PersonErased, uow: Unit, deps: Deps) -> Emitted:
+    """Erasure: the questions the person asked go (their text may be personal too), and
+    the records of the questions forwarded for them are emptied."""
+    person = event.data.person
+    erased = await uow.questions.erase_person(person)
+    await uow.processed.forget([person])
+    logger.info("erasure: %d question(s) deleted", erased)
+    return []
+
+
 # --- helpers ---------------------------------------------------------------------------
 
 
-async def _store(session: Session, *, uow: Unit, now: datetime) -> None:
-    """Save the session and re-plan its reminders (none once cancelled)."""
+async def _store(session: Session, *, uow: Unit, deps: Deps, now: datetime) -> None:
+    """Save the session and re-plan its timer: its reminders (none once cancelled), and
+    its digest unless already sent (a sent digest is never planned again)."""
     await uow.sessions.save(session)
-    due = reminders_ahead(session.slot.starts_at, now=now) if session.live else []
-    await uow.reminders.plan(session, due)
+    digest = await uow.digests.find(session.session_id)
+    sent = digest is not None and digest.sent
+    due = domain.timers_ahead(session, now=now, digest_ahead=deps.digest_ahead, digest_sent=sent)
+    await uow.timers.plan(session, due, kinds=REMINDER_KINDS if sent else TIMER_KINDS)
 
 
 def _rejected(

@@ -1,28 +1,35 @@
 """Storage of the scheduling service on MongoDB (the only module that imports PyMongo).
 
 Collections: `sessions` (one document per session), `reminders` (one per session, kind
-and sequence: the durable timer's state), `programmes` (the latest version applied per
-year) and `calendar` (one document every slot-changing transaction updates, so that two
-concurrent transactions cannot both pass the overlap check: the second gets a write
-conflict and is retried on the first one's result).
+and sequence: the durable state of the session timer, its reminders and digests; the
+name predates the digests and is kept so that pending reminders survive an upgrade),
+`programmes` (the latest version applied per year), `calendar` (one document every
+slot-changing transaction updates, so that two concurrent transactions cannot both pass
+the overlap check: the second gets a write conflict and is retried on the first one's
+result), `questions` (one per accepted question), `digests` (one per session: its
+questions counted, its digest once taken) and `reports` (the latest compte rendu of
+each session).
 
-The unit of work's repositories (`MongoUnit`) run in its transaction; the reminder
-timer's store (`MongoDueReminders`) and its session reader are built on a `Storage`
-without a session, by the composition root.
+The unit of work's repositories (`MongoUnit`) run in its transaction; the timer's
+stores (`MongoDueTimers`, `MongoDigestsToSend`) and its session reader are built on a
+`Storage` without a session, by the composition root.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.scheduling.cadence import Slot
-from services.scheduling.domain import ReminderKind, Session
-from services.scheduling.unit import Reminder, ReminderEnd, Unit
+from services.scheduling.domain import Session, TimerKind
+from services.scheduling.records import Digest, Question, Report, Resource
+from services.scheduling.unit import TimerEnd, TimerEntry, Unit
 from shared.mongo import Document
+from shared.storage import Collection as StoredCollection
 from shared.storage import Storage
 from shared.unit_of_work import MongoProcessedEvents
 
@@ -34,11 +41,15 @@ class MongoUnit(Unit):
         super().__init__(MongoProcessedEvents(storage))
         self.sessions = MongoSessions(storage)
         self.programmes = MongoProgrammes(storage)
-        self.reminders = MongoReminders(storage)
+        self.timers = MongoTimers(storage)
+        self.questions = MongoQuestions(storage)
+        self.digests = MongoDigests(storage)
+        self.reports = MongoReports(storage)
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
-    """Indexes for the overlap check, the programme merge and the timer."""
+    """Indexes for the overlap check, the programme merge, the timer, the digests and
+    erasure."""
     sessions = db["sessions"]
     await sessions.create_index([("status", ASCENDING), ("starts_at", ASCENDING)])
     await sessions.create_index([("status", ASCENDING), ("year", ASCENDING)])
@@ -46,6 +57,9 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
     reminders = db["reminders"]
     await reminders.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
     await reminders.create_index("session_id")
+    questions = db["questions"]
+    await questions.create_index([("session_id", ASCENDING), ("number", ASCENDING)])
+    await questions.create_index("person")
 
 
 class MongoSessions:
@@ -93,16 +107,28 @@ class MongoProgrammes:
         )
 
 
-class MongoReminders:
+class MongoTimers:
     def __init__(self, storage: Storage) -> None:
-        self._reminders = storage.collection("reminders")
+        self._entries = storage.collection("reminders")
 
-    async def plan(self, session: Session, due: Sequence[tuple[ReminderKind, datetime]]) -> None:
-        await self._reminders.update_many(
-            {"session_id": session.session_id, "status": {"$in": ["pending", "claimed"]}},
+    async def plan(
+        self,
+        session: Session,
+        due: Sequence[tuple[TimerKind, datetime]],
+        *,
+        kinds: Collection[TimerKind],
+    ) -> None:
+        await self._entries.update_many(
+            {
+                "session_id": session.session_id,
+                "kind": {"$in": list(kinds)},
+                "status": {"$in": ["pending", "claimed"]},
+            },
             {"$set": {"status": "void"}},
         )
         for kind, at in due:
+            if kind not in kinds:
+                continue
             doc = {
                 "session_id": session.session_id,
                 "kind": kind,
@@ -110,23 +136,21 @@ class MongoReminders:
                 "due_at": at,
                 "status": "pending",
             }
-            await self._reminders.replace_one(
-                {"_id": _reminder_id(session, kind)}, doc, upsert=True
-            )
+            await self._entries.replace_one({"_id": _entry_id(session, kind)}, doc, upsert=True)
 
 
-class MongoDueReminders:
-    """The reminder timer's store: on a `Storage` without a session."""
+class MongoDueTimers:
+    """The session timer's store of entries: on a `Storage` without a session."""
 
     def __init__(self, storage: Storage) -> None:
-        self._reminders = storage.collection("reminders")
+        self._entries = storage.collection("reminders")
 
     async def claim_due(
         self, *, now: datetime, owner: str, wall_clock: datetime, lease: timedelta
-    ) -> Reminder | None:
+    ) -> TimerEntry | None:
         # `now` is the business clock (injectable); leases run on the wall clock, so that
         # a claim left by a crashed instance is taken over once its lease is over.
-        doc = await self._reminders.find_one_and_update(
+        doc = await self._entries.find_one_and_update(
             {
                 "$or": [
                     {"status": "pending", "due_at": {"$lte": now}},
@@ -139,8 +163,8 @@ class MongoDueReminders:
         )
         if doc is None:
             return None
-        return Reminder(
-            reminder_id=doc["_id"],
+        return TimerEntry(
+            entry_id=doc["_id"],
             session_id=doc["session_id"],
             kind=doc["kind"],
             sequence=int(doc["sequence"]),
@@ -148,22 +172,118 @@ class MongoDueReminders:
             owner=owner,
         )
 
-    async def finish(self, reminder: Reminder, end: ReminderEnd) -> None:
-        await self._reminders.update_one(
-            {"_id": reminder.reminder_id, "status": "claimed", "owner": reminder.owner},
+    async def finish(self, entry: TimerEntry, end: TimerEnd) -> None:
+        await self._entries.update_one(
+            {"_id": entry.entry_id, "status": "claimed", "owner": entry.owner},
             {"$set": {"status": end}, "$unset": {"lease_until": ""}},
         )
 
-    async def release(self, reminder: Reminder) -> None:
-        await self._reminders.update_one(
-            {"_id": reminder.reminder_id, "status": "claimed", "owner": reminder.owner},
+    async def release(self, entry: TimerEntry) -> None:
+        await self._entries.update_one(
+            {"_id": entry.entry_id, "status": "claimed", "owner": entry.owner},
             {"$set": {"status": "pending"}, "$unset": {"lease_until": "", "owner": ""}},
         )
 
 
-def _reminder_id(session: Session, kind: ReminderKind) -> str:
-    """One reminder per session, kind and sequence."""
+class MongoQuestions:
+    def __init__(self, storage: Storage) -> None:
+        self._questions = storage.collection("questions")
+
+    async def add(self, question: Question) -> None:
+        await self._questions.insert_one(_question_doc(question))
+
+    async def of_session(self, session_id: str) -> list[Question]:
+        return await _questions_of(self._questions, {"session_id": session_id})
+
+    async def erase_person(self, person: str) -> int:
+        result = await self._questions.delete_many({"person": person})
+        return result.deleted_count
+
+
+class MongoDigests:
+    def __init__(self, storage: Storage) -> None:
+        self._digests = storage.collection("digests")
+
+    async def find(self, session_id: str) -> Digest | None:
+        doc = await self._digests.find_one({"_id": session_id})
+        return _digest(doc) if doc else None
+
+    async def count_question(self, session_id: str) -> Digest:
+        doc = await self._digests.find_one_and_update(
+            {"_id": session_id},
+            {"$inc": {"asked": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert doc is not None  # upserted
+        return _digest(doc)
+
+
+class MongoDigestsToSend:
+    """The session timer's view of the digests: on a `Storage` without a session."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._digests = storage.collection("digests")
+        self._questions = storage.collection("questions")
+
+    async def find(self, session_id: str) -> Digest | None:
+        doc = await self._digests.find_one({"_id": session_id})
+        return _digest(doc) if doc else None
+
+    async def take(self, session_id: str, *, at: datetime) -> Digest:
+        # One write: it waits for a transaction that counted a question on this document
+        # (and then includes it), and a transaction that counts one after it conflicts
+        # with it, is retried, and sees the digest taken (the question is forwarded).
+        try:
+            doc = await self._digests.find_one_and_update(
+                {"_id": session_id, "sent_at": {"$exists": False}},
+                [
+                    {
+                        "$set": {
+                            "asked": {"$ifNull": ["$asked", 0]},
+                            "sent_at": at,
+                            "included": {"$ifNull": ["$asked", 0]},
+                        }
+                    }
+                ],
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # taken before: the upsert found its id in use
+            doc = await self._digests.find_one({"_id": session_id})
+        assert doc is not None
+        return _digest(doc)
+
+    async def questions(self, digest: Digest) -> list[Question]:
+        query = {"session_id": digest.session_id, "number": {"$lte": digest.included}}
+        return await _questions_of(self._questions, query)
+
+    async def published(self, session_id: str) -> None:
+        await self._digests.update_one({"_id": session_id}, {"$set": {"published": True}})
+
+
+class MongoReports:
+    def __init__(self, storage: Storage) -> None:
+        self._reports = storage.collection("reports")
+
+    async def latest(self, session_id: str) -> Report | None:
+        doc = await self._reports.find_one({"_id": session_id})
+        return _report(doc) if doc else None
+
+    async def save(self, report: Report) -> None:
+        await self._reports.replace_one(
+            {"_id": report.session_id}, _report_doc(report), upsert=True
+        )
+
+
+def _entry_id(session: Session, kind: TimerKind) -> str:
+    """One entry per session, kind and sequence."""
     return f"{session.session_id}/{kind}/{session.sequence}"
+
+
+async def _questions_of(questions: StoredCollection, query: Document) -> list[Question]:
+    cursor = questions.find(query).sort([("number", ASCENDING), ("_id", ASCENDING)])
+    return [_question(doc) async for doc in cursor]
 
 
 def _session_doc(session: Session) -> Document:
@@ -196,4 +316,63 @@ def _session(doc: Document) -> Session:
         programme_year=doc.get("programme_year"),
         pinned=bool(doc.get("pinned", False)),
         cancel_reason=doc.get("cancel_reason"),
+    )
+
+
+def _question_doc(question: Question) -> Document:
+    return {
+        "_id": question.question_id,
+        "session_id": question.session_id,
+        "number": question.number,
+        "person": question.person,
+        "asked_by": question.asked_by,
+        "text": question.text,
+        "asked_at": question.asked_at,
+    }
+
+
+def _question(doc: Document) -> Question:
+    return Question(
+        question_id=doc["_id"],
+        session_id=doc["session_id"],
+        number=int(doc["number"]),
+        person=doc["person"],
+        asked_by=doc["asked_by"],
+        text=doc["text"],
+        asked_at=doc["asked_at"],
+    )
+
+
+def _digest(doc: Document) -> Digest:
+    return Digest(
+        session_id=doc["_id"],
+        asked=int(doc.get("asked", 0)),
+        sent_at=doc.get("sent_at"),
+        included=int(doc.get("included", 0)),
+        published=bool(doc.get("published", False)),
+    )
+
+
+def _report_doc(report: Report) -> Document:
+    return {
+        "version": report.version,
+        "summary": report.summary,
+        "resources": [{"title": r.title, "url": r.url} for r in report.resources],
+        "next_steps": list(report.next_steps),
+        "expertise_needs": list(report.expertise_needs),
+        "report_id": report.report_id,
+        "published_at": report.published_at,
+    }
+
+
+def _report(doc: Document) -> Report:
+    return Report(
+        session_id=doc["_id"],
+        version=int(doc["version"]),
+        summary=doc["summary"],
+        resources=tuple(Resource(r["title"], r["url"]) for r in doc.get("resources", [])),
+        next_steps=tuple(doc.get("next_steps", [])),
+        expertise_needs=tuple(doc.get("expertise_needs", [])),
+        report_id=doc["report_id"],
+        published_at=doc["published_at"],
     )

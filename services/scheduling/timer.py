@@ -1,12 +1,19 @@
-"""The reminder timer: its state is in MongoDB, each due reminder claimed atomically.
+"""The session timer: J-7/J-1 reminders and the digest of questions, its state in MongoDB,
+each due entry claimed atomically.
 
-It runs outside transactions, with a store of its own (`DueReminders`: claim, finish,
-release) and a session reader, both built by the composition root (app.py). Every
-instance polls; a claim hands a due reminder to one of them only. The claim is a lease
-on the wall clock: an instance that dies after claiming leaves the reminder to another
-once the lease expires, which re-publishes it with the same id (the id depends on the
-session, kind and sequence only). Consumers deduplicate on that id, so a crash between
-publishing and closing the claim costs nothing.
+It runs outside transactions, with stores of its own (`DueTimers`: claim, finish,
+release; `DigestsToSend`) and a session reader, built by the composition root (app.py).
+Every instance polls; a claim hands a due entry to one of them only. The claim is a
+lease on the wall clock: an instance that dies after claiming leaves the entry to
+another once the lease expires, which re-publishes it with the same id (a reminder's id
+depends on the session, kind and sequence; a digest's on the session only). Consumers
+deduplicate on that id, so a crash between publishing and closing the claim costs
+nothing.
+
+A digest is taken before it is published (`DigestsToSend.take`: from then on, questions
+are forwarded one by one) and confirmed after; a digest taken but not confirmed is
+published again, the same, by whichever timer next claims one of the session's digest
+entries. A session therefore gets one digest id, whatever crashes and reschedules.
 """
 
 from __future__ import annotations
@@ -16,21 +23,27 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.scheduling import events
-from services.scheduling.domain import Session, reminder_outcome
-from services.scheduling.unit import DueReminders, Reminder, ReminderEnd, SessionReader
+from services.scheduling.domain import ReminderKind, Session, reminder_outcome
+from services.scheduling.unit import DigestsToSend, DueTimers, SessionReader, TimerEnd, TimerEntry
 from shared.clock import Clock, system_clock
+from shared.contract import CloudEvent
 from shared.kafka import Emission
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+MAX_DIGEST_QUESTIONS = 500
+"""The contract's bound on a digest's questions (QuestionDigestDueData.questions)."""
+
+Outcome = tuple[TimerEnd, CloudEvent[Any] | None]
+"""How a claimed entry ends, and the event to publish first (if any)."""
 
 
 class Publisher(Protocol):
-    """Where the reminders go (the service's publisher)."""
+    """Where the reminders and digests go (the service's publisher)."""
 
     async def publish(self, emissions: Sequence[Emission]) -> None:
         """Publish the events (raises if they could not all be published)."""
@@ -38,57 +51,103 @@ class Publisher(Protocol):
 
 
 @dataclass(frozen=True)
-class ReminderTimer:
+class SessionTimer:
     """One instance's timer: what it reads and writes outside transactions, where it
     publishes, the business clock, and its name on the claims it takes."""
 
-    reminders: DueReminders
+    entries: DueTimers
     sessions: SessionReader
+    digests: DigestsToSend
     publisher: Publisher
     clock: Clock
     owner: str
     poll_seconds: float
     wall_clock: Clock = system_clock
     """The real time, on which leases run (whatever the business clock says)."""
+    lease: timedelta = LEASE
+    """How long a claim stays its owner's: after a crash, how long until another
+    instance takes the entry over (longer than publishing one event takes)."""
 
 
-async def run_reminder_timer(timer: ReminderTimer) -> None:
-    """Emit the due reminders every poll interval, for the life of the service."""
+async def run_timer(timer: SessionTimer) -> None:
+    """Emit the due reminders and digests every poll interval, for the life of the
+    service."""
     while True:
         try:
-            await emit_due_reminders(timer)
+            await emit_due(timer)
         except Exception:  # the timer outlives any outage: retried at the next poll
-            logger.exception("reminder timer failed; retrying at the next poll")
+            logger.exception("session timer failed; retrying at the next poll")
         await asyncio.sleep(timer.poll_seconds)
 
 
-async def emit_due_reminders(timer: ReminderTimer) -> int:
-    """Claim and emit every reminder due now; return how many were published."""
+async def emit_due(timer: SessionTimer) -> int:
+    """Claim and emit every reminder and digest due now; return how many were published."""
     published = 0
     while True:
-        reminder = await timer.reminders.claim_due(
-            now=timer.clock(), owner=timer.owner, wall_clock=timer.wall_clock(), lease=LEASE
+        entry = await timer.entries.claim_due(
+            now=timer.clock(), owner=timer.owner, wall_clock=timer.wall_clock(), lease=timer.lease
         )
-        if reminder is None:
+        if entry is None:
             return published
-        session = await timer.sessions.find(reminder.session_id)
-        end = _end(reminder, session, now=timer.clock())
-        if end == "done" and session is not None:
-            event = events.reminder_due(session, kind=reminder.kind, due_at=reminder.due_at)
+        session = await timer.sessions.find(entry.session_id)
+        now = timer.clock()
+        if entry.kind == "digest":
+            end, event = await _digest(timer, entry, session, now=now)
+        else:
+            end, event = _reminder(entry, entry.kind, session, now=now)
+        if event is not None:
             try:
                 await timer.publisher.publish([Emission.of(event)])
             except BaseException:
-                await timer.reminders.release(reminder)
+                await timer.entries.release(entry)
                 raise
+            if entry.kind == "digest":
+                await timer.digests.published(entry.session_id)
             published += 1
-            logger.info("%s reminder of session %s published", reminder.kind, session.session_id)
+            logger.info("%s of session %s published", entry.kind, entry.session_id)
         else:
-            logger.info("%s reminder of %s not sent: %s", reminder.kind, reminder.session_id, end)
-        await timer.reminders.finish(reminder, end)
+            logger.info("%s of session %s not sent: %s", entry.kind, entry.session_id, end)
+        await timer.entries.finish(entry, end)
 
 
-def _end(reminder: Reminder, session: Session | None, *, now: datetime) -> ReminderEnd:
-    if session is None or not session.live or session.sequence != reminder.sequence:
-        return "void"
-    outcome = reminder_outcome(reminder.kind, session.slot.starts_at, now=now)
-    return "done" if outcome == "emit" else outcome
+def _reminder(
+    entry: TimerEntry, kind: ReminderKind, session: Session | None, *, now: datetime
+) -> Outcome:
+    """A J-7 or J-1: sent for the live session of its sequence, unless late (missed once
+    the session has started, superseded by the J-1)."""
+    if session is None or not session.live or session.sequence != entry.sequence:
+        return "void", None
+    outcome = reminder_outcome(kind, session.slot.starts_at, now=now)
+    if outcome != "emit":
+        return outcome, None
+    return "done", events.reminder_due(session, kind=kind, due_at=entry.due_at)
+
+
+async def _digest(
+    timer: SessionTimer, entry: TimerEntry, session: Session | None, *, now: datetime
+) -> Outcome:
+    """The digest of a live session that has not started: taken now with every question
+    so far, or as it was taken before if it was never confirmed (a re-run after a crash:
+    the same id, the same questions); nothing once published."""
+    if session is None or not session.live:
+        return "void", None
+    if session.started(now):
+        return "missed", None
+    digest = await timer.digests.find(session.session_id)
+    if digest is not None and digest.published:
+        return "void", None  # sent before (an earlier entry of a rescheduled session)
+    if digest is None or not digest.sent:
+        if session.sequence != entry.sequence:
+            return "void", None  # re-planned meanwhile: the new entry sends it
+        digest = await timer.digests.take(session.session_id, at=now)
+    assert digest.sent_at is not None
+    questions = await timer.digests.questions(digest)
+    if len(questions) > MAX_DIGEST_QUESTIONS:
+        logger.warning(
+            "session %s: %d questions, the digest holds the first %d",
+            session.session_id,
+            len(questions),
+            MAX_DIGEST_QUESTIONS,
+        )
+    kept = questions[:MAX_DIGEST_QUESTIONS]
+    return "done", events.digest_due(session, kept, sent_at=digest.sent_at)

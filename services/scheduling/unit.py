@@ -1,41 +1,44 @@
-"""What the scheduling handlers and the reminder timer may ask of storage.
+"""What the scheduling handlers and the session timer may ask of storage.
 
-The handlers get a unit of work (`Unit`) bound to one transaction; the reminder timer
-works outside transactions with a store of its own (`DueReminders`) and reads sessions
-through `SessionReader`. `repository.py` implements these on MongoDB; the tests have
-in-memory ones (tests/fakes/scheduling.py), held to the same behaviour by
-tests/scheduling/test_handlers.py and tests/scheduling/test_timer.py, which run on both.
+The handlers get a unit of work (`Unit`) bound to one transaction; the session timer
+(reminders and digests, timer.py) works outside transactions with stores of its own
+(`DueTimers`, `DigestsToSend`) and reads sessions through `SessionReader`.
+`repository.py` implements these on MongoDB; the tests have in-memory ones
+(tests/fakes/scheduling.py), held to the same behaviour by the handler and timer tests
+(tests/scheduling/test_handlers.py, test_cycle.py, test_timer.py), which run on both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from services.scheduling.cadence import Slot
-from services.scheduling.domain import ReminderKind, Session
+from services.scheduling.domain import Session, TimerKind
+from services.scheduling.records import Digest, Question, Report
 from shared.unit_of_work import UnitOfWork
 
-ReminderEnd = Literal["done", "void", "missed", "superseded"]
-"""How a claimed reminder ends: published, or why not."""
+TimerEnd = Literal["done", "void", "missed", "superseded"]
+"""How a claimed timer entry ends: published, or why not."""
 
 
 @dataclass(frozen=True)
-class Reminder:
-    """A reminder claimed by one timer (`owner`) until its lease runs out."""
+class TimerEntry:
+    """A reminder or a digest, due, claimed by one timer (`owner`) until its lease runs
+    out."""
 
-    reminder_id: str
+    entry_id: str
     session_id: str
-    kind: ReminderKind
+    kind: TimerKind
     sequence: int
     due_at: datetime
     owner: str
 
 
 class SessionReader(Protocol):
-    """Sessions by id (all the reminder timer reads)."""
+    """Sessions by id (what the session timer reads of them)."""
 
     async def find(self, session_id: str) -> Session | None:
         """The session, live or cancelled, if it exists."""
@@ -76,32 +79,106 @@ class Programmes(Protocol):
         ...
 
 
-class Reminders(Protocol):
-    """The reminders planned for the sessions (the timer's durable state)."""
+class Timers(Protocol):
+    """What the session timer must do for each session (its durable state): one entry
+    per session, kind and sequence."""
 
-    async def plan(self, session: Session, due: Sequence[tuple[ReminderKind, datetime]]) -> None:
-        """Void the session's pending and claimed reminders, then plan `due` for its
-        current sequence (nothing due: the session only loses its reminders)."""
+    async def plan(
+        self,
+        session: Session,
+        due: Sequence[tuple[TimerKind, datetime]],
+        *,
+        kinds: Collection[TimerKind],
+    ) -> None:
+        """Void the session's pending and claimed entries of `kinds`, then plan `due` (of
+        those kinds) for its current sequence; entries of other kinds are left alone."""
         ...
 
 
-class DueReminders(Protocol):
-    """The reminder timer's store, outside transactions: each call stands alone."""
+class Questions(Protocol):
+    """The questions asked before the sessions."""
+
+    async def add(self, question: Question) -> None:
+        """Keep a question (its id is new)."""
+        ...
+
+    async def of_session(self, session_id: str) -> list[Question]:
+        """The session's questions, in the order they were asked."""
+        ...
+
+    async def erase_person(self, person: str) -> int:
+        """Delete every question asked by this pseudonym; how many went."""
+        ...
+
+
+class Digests(Protocol):
+    """Per session: its questions counted, and whether its digest was taken."""
+
+    async def find(self, session_id: str) -> Digest | None:
+        """The session's digest state, if it has one yet."""
+        ...
+
+    async def count_question(self, session_id: str) -> Digest:
+        """Count one more question (its number is `asked` in the result). It writes the
+        state the timer takes the digest from: a transaction counting a question and
+        the timer taking the digest never miss each other (the later one waits for, or
+        conflicts with, the earlier), so each question is in the digest or forwarded."""
+        ...
+
+
+class Reports(Protocol):
+    """The latest compte rendu of each session."""
+
+    async def latest(self, session_id: str) -> Report | None:
+        """The session's latest report, if any."""
+        ...
+
+    async def save(self, report: Report) -> None:
+        """Keep this report as the session's latest."""
+        ...
+
+
+class DueTimers(Protocol):
+    """The session timer's store of entries, outside transactions: each call stands
+    alone."""
 
     async def claim_due(
         self, *, now: datetime, owner: str, wall_clock: datetime, lease: timedelta
-    ) -> Reminder | None:
-        """Take, atomically, the earliest reminder due at `now` or whose claim expired
-        at `wall_clock`; it is `owner`'s until `wall_clock + lease`. Two timers never
-        get the same claim."""
+    ) -> TimerEntry | None:
+        """Take, atomically, the earliest entry due at `now` or whose claim expired at
+        `wall_clock`; it is `owner`'s until `wall_clock + lease`. Two timers never get
+        the same claim."""
         ...
 
-    async def finish(self, reminder: Reminder, end: ReminderEnd) -> None:
+    async def finish(self, entry: TimerEntry, end: TimerEnd) -> None:
         """Close the claim; no effect if it was lost (lease over) or voided meanwhile."""
         ...
 
-    async def release(self, reminder: Reminder) -> None:
+    async def release(self, entry: TimerEntry) -> None:
         """Give the claim back (pending again), to be retried at the next poll."""
+        ...
+
+
+class DigestsToSend(Protocol):
+    """The session timer's view of the digests, outside transactions."""
+
+    async def find(self, session_id: str) -> Digest | None:
+        """The session's digest state, if it has one yet."""
+        ...
+
+    async def take(self, session_id: str, *, at: datetime) -> Digest:
+        """Take the digest, atomically, with every question counted so far (a question
+        counted later is forwarded); if it was taken before, it stays as it was taken.
+        Returns the digest as stored."""
+        ...
+
+    async def questions(self, digest: Digest) -> list[Question]:
+        """The questions the digest holds (numbered up to `included`, not erased), in
+        the order they were asked."""
+        ...
+
+    async def published(self, session_id: str) -> None:
+        """Confirm that the digest was published: no timer publishes it again."""
         ...
 
 
@@ -110,4 +187,7 @@ class Unit(UnitOfWork):
 
     sessions: Sessions
     programmes: Programmes
-    reminders: Reminders
+    timers: Timers
+    questions: Questions
+    digests: Digests
+    reports: Reports

@@ -1,15 +1,19 @@
 """The scheduling service's storage in memory (services/scheduling/repository.py's twin):
-the unit of work, and the reminder timer's store sharing its reminders."""
+the unit of work, and the session timer's stores sharing its entries, digests and
+questions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from pymongo.errors import DuplicateKeyError
+
 from services.scheduling.cadence import Slot
-from services.scheduling.domain import ReminderKind, Session
-from services.scheduling.unit import Reminder, ReminderEnd, Unit
+from services.scheduling.domain import Session, TimerKind
+from services.scheduling.records import Digest, Question, Report
+from services.scheduling.unit import TimerEnd, TimerEntry, Unit
 from tests.fakes.inbox import MemoryProcessedEvents
 
 
@@ -51,11 +55,11 @@ class MemoryProgrammes:
 
 
 @dataclass(frozen=True)
-class StoredReminder:
-    """A `reminders` document."""
+class StoredEntry:
+    """A `reminders` document (a timer entry: a reminder or a digest)."""
 
     session_id: str
-    kind: ReminderKind
+    kind: TimerKind
     sequence: int
     due_at: datetime
     status: str = "pending"
@@ -63,31 +67,42 @@ class StoredReminder:
     lease_until: datetime | None = None
 
 
-class MemoryReminders:
+class MemoryTimers:
     def __init__(self) -> None:
-        self.by_id: dict[str, StoredReminder] = {}
+        self.by_id: dict[str, StoredEntry] = {}
 
-    async def plan(self, session: Session, due: Sequence[tuple[ReminderKind, datetime]]) -> None:
-        for reminder_id, stored in self.by_id.items():
-            if stored.session_id == session.session_id and stored.status in {"pending", "claimed"}:
-                self.by_id[reminder_id] = replace(stored, status="void")
+    async def plan(
+        self,
+        session: Session,
+        due: Sequence[tuple[TimerKind, datetime]],
+        *,
+        kinds: Collection[TimerKind],
+    ) -> None:
+        for entry_id, stored in self.by_id.items():
+            if (
+                stored.session_id == session.session_id
+                and stored.kind in kinds
+                and stored.status in {"pending", "claimed"}
+            ):
+                self.by_id[entry_id] = replace(stored, status="void")
         for kind, at in due:
-            reminder_id = f"{session.session_id}/{kind}/{session.sequence}"
-            self.by_id[reminder_id] = StoredReminder(session.session_id, kind, session.sequence, at)
+            if kind in kinds:
+                entry_id = f"{session.session_id}/{kind}/{session.sequence}"
+                self.by_id[entry_id] = StoredEntry(session.session_id, kind, session.sequence, at)
 
 
-class MemoryDueReminders:
-    """The timer's store, on the same reminders as the unit of work's."""
+class MemoryDueTimers:
+    """The timer's store of entries, on the same entries as the unit of work's."""
 
-    def __init__(self, reminders: MemoryReminders) -> None:
-        self._reminders = reminders
+    def __init__(self, timers: MemoryTimers) -> None:
+        self._timers = timers
 
     async def claim_due(
         self, *, now: datetime, owner: str, wall_clock: datetime, lease: timedelta
-    ) -> Reminder | None:
+    ) -> TimerEntry | None:
         claimable = [
-            (reminder_id, stored)
-            for reminder_id, stored in self._reminders.by_id.items()
+            (entry_id, stored)
+            for entry_id, stored in self._timers.by_id.items()
             if (stored.status == "pending" and stored.due_at <= now)
             or (
                 stored.status == "claimed"
@@ -97,35 +112,106 @@ class MemoryDueReminders:
         ]
         if not claimable:
             return None
-        reminder_id, stored = min(claimable, key=lambda item: item[1].due_at)
-        self._reminders.by_id[reminder_id] = replace(
+        entry_id, stored = min(claimable, key=lambda item: item[1].due_at)
+        self._timers.by_id[entry_id] = replace(
             stored, status="claimed", owner=owner, lease_until=wall_clock + lease
         )
         # MongoDB gives its datetimes back in UTC: so does the twin (`due_at` is the
         # reminder event's `time`, and the bytes published must be the same).
         due_at = stored.due_at.astimezone(UTC)
-        return Reminder(reminder_id, stored.session_id, stored.kind, stored.sequence, due_at, owner)
+        return TimerEntry(entry_id, stored.session_id, stored.kind, stored.sequence, due_at, owner)
 
-    async def finish(self, reminder: Reminder, end: ReminderEnd) -> None:
-        stored = self._claimed(reminder)
+    async def finish(self, entry: TimerEntry, end: TimerEnd) -> None:
+        stored = self._claimed(entry)
         if stored is not None:
-            self._reminders.by_id[reminder.reminder_id] = replace(
-                stored, status=end, lease_until=None
-            )
+            self._timers.by_id[entry.entry_id] = replace(stored, status=end, lease_until=None)
 
-    async def release(self, reminder: Reminder) -> None:
-        stored = self._claimed(reminder)
+    async def release(self, entry: TimerEntry) -> None:
+        stored = self._claimed(entry)
         if stored is not None:
-            self._reminders.by_id[reminder.reminder_id] = replace(
+            self._timers.by_id[entry.entry_id] = replace(
                 stored, status="pending", owner=None, lease_until=None
             )
 
-    def _claimed(self, reminder: Reminder) -> StoredReminder | None:
-        """The stored reminder if `reminder`'s owner still holds its claim."""
-        stored = self._reminders.by_id.get(reminder.reminder_id)
-        if stored is None or stored.status != "claimed" or stored.owner != reminder.owner:
+    def _claimed(self, entry: TimerEntry) -> StoredEntry | None:
+        """The stored entry if `entry`'s owner still holds its claim."""
+        stored = self._timers.by_id.get(entry.entry_id)
+        if stored is None or stored.status != "claimed" or stored.owner != entry.owner:
             return None
         return stored
+
+
+class MemoryQuestions:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Question] = {}
+
+    async def add(self, question: Question) -> None:
+        if question.question_id in self.by_id:
+            raise DuplicateKeyError(f"duplicate question {question.question_id}")
+        self.by_id[question.question_id] = question
+
+    async def of_session(self, session_id: str) -> list[Question]:
+        found = [q for q in self.by_id.values() if q.session_id == session_id]
+        return sorted(found, key=lambda q: (q.number, q.question_id))
+
+    async def erase_person(self, person: str) -> int:
+        gone = [i for i, q in self.by_id.items() if q.person == person]
+        for question_id in gone:
+            del self.by_id[question_id]
+        return len(gone)
+
+
+class MemoryDigests:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Digest] = {}
+
+    async def find(self, session_id: str) -> Digest | None:
+        return self.by_id.get(session_id)
+
+    async def count_question(self, session_id: str) -> Digest:
+        digest = self.by_id.get(session_id) or Digest(session_id)
+        self.by_id[session_id] = replace(digest, asked=digest.asked + 1)
+        return self.by_id[session_id]
+
+
+class MemoryDigestsToSend:
+    """The timer's view of the digests, on the same digests and questions as the unit
+    of work's."""
+
+    def __init__(self, digests: MemoryDigests, questions: MemoryQuestions) -> None:
+        self._digests = digests
+        self._questions = questions
+
+    async def find(self, session_id: str) -> Digest | None:
+        return self._digests.by_id.get(session_id)
+
+    async def take(self, session_id: str, *, at: datetime) -> Digest:
+        digest = self._digests.by_id.get(session_id) or Digest(session_id)
+        if not digest.sent:
+            # MongoDB gives its datetimes back in UTC (the digest event's `time`).
+            digest = replace(digest, sent_at=at.astimezone(UTC), included=digest.asked)
+            self._digests.by_id[session_id] = digest
+        return digest
+
+    async def questions(self, digest: Digest) -> list[Question]:
+        asked = await self._questions.of_session(digest.session_id)
+        return [q for q in asked if q.number <= digest.included]
+
+    async def published(self, session_id: str) -> None:
+        digest = self._digests.by_id.get(session_id)
+        if digest is not None:
+            self._digests.by_id[session_id] = replace(digest, published=True)
+
+
+class MemoryReports:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Report] = {}
+
+    async def latest(self, session_id: str) -> Report | None:
+        return self.by_id.get(session_id)
+
+    async def save(self, report: Report) -> None:
+        self.by_id[report.session_id] = report
 
 
 class MemoryUnit(Unit):
@@ -135,4 +221,7 @@ class MemoryUnit(Unit):
         super().__init__(MemoryProcessedEvents())
         self.sessions = MemorySessions()
         self.programmes = MemoryProgrammes()
-        self.reminders = MemoryReminders()
+        self.timers = MemoryTimers()
+        self.questions = MemoryQuestions()
+        self.digests = MemoryDigests()
+        self.reports = MemoryReports()

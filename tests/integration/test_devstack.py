@@ -94,7 +94,7 @@ def test_caprural_dev_starts_everything_and_ctrl_c_stops_everything(tmp_path):
         assert f"127.0.0.1:{ports[0]}" in text
         assert f"http://127.0.0.1:{gateway}/seances" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{gateway}/seances", timeout=10) as page:
-            assert "Séances" in page.read().decode()
+            assert "Les prochaines séances" in page.read().decode()
         assert (tmp_path / "var" / "link_secret").stat().st_mode & 0o077 == 0
         children = descendants(stack.pid)
         assert len(alive(children)) >= 8, "broker, database, mail sink, five services"

@@ -1,27 +1,29 @@
 """Scheduling tests: the handlers and the timer on both storages; the running service
-polls its reminder timer often, so that moving the clock shows at once."""
+polls its session timer often, so that moving the clock shows at once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from services.scheduling.handlers import Deps
 from services.scheduling.repository import (
-    MongoDueReminders,
+    MongoDigestsToSend,
+    MongoDueTimers,
     MongoSessions,
     MongoUnit,
     create_indexes,
 )
-from services.scheduling.timer import ReminderTimer
-from services.scheduling.unit import DueReminders, SessionReader
+from services.scheduling.timer import SessionTimer
+from services.scheduling.unit import DigestsToSend, DueTimers, SessionReader
 from shared.contract import CloudEvent, event_model
 from shared.kafka import Emission
 from shared.settings import Settings
 from shared.storage import Storage
-from tests.fakes.scheduling import MemoryDueReminders, MemoryUnit
+from tests.fakes.scheduling import MemoryDigestsToSend, MemoryDueTimers, MemoryUnit
 from tests.harness.infra import Infra, make_settings
 from tests.harness.units import Backend, MongoBackend, backend_fixture
 from tests.scheduling.builders import WEBCONFERENCE, FakeClock, paris
@@ -29,11 +31,15 @@ from tests.scheduling.builders import WEBCONFERENCE, FakeClock, paris
 
 @pytest.fixture
 def settings(infra: Infra) -> Settings:
-    """This test's own topics and databases; the reminder timer polls every 0.1 s."""
+    """This test's own topics and databases; the session timer polls every 0.1 s."""
     return make_settings(infra, reminder_poll_seconds=0.1)
 
 
 backend = backend_fixture(MemoryUnit, MongoUnit, create_indexes)
+
+
+DIGEST_AHEAD = timedelta(hours=72)
+"""QUESTION_DIGEST_HOURS in the handler tests (the default)."""
 
 
 class Sent:
@@ -63,24 +69,45 @@ def sent() -> Sent:
 
 @pytest.fixture
 async def deps(backend: Backend, clock: FakeClock, sent: Sent) -> Deps:
-    """The handlers' dependencies as the composition root builds them, the timer's store
+    """The handlers' dependencies as the composition root builds them, the timer's stores
     on the backend's storage (outside transactions)."""
-    reminders, sessions = await timer_stores(backend)
-    timer = ReminderTimer(
-        reminders=reminders,
+    return Deps(
+        clock=clock,
+        webconference_base_url=WEBCONFERENCE,
+        digest_ahead=DIGEST_AHEAD,
+        timer=await session_timer(backend, clock, sent, owner="scheduling-test"),
+    )
+
+
+async def session_timer(
+    backend: Backend, clock: FakeClock, sent: Sent, *, owner: str
+) -> SessionTimer:
+    """A session timer on the backend's storage: another instance, or the one that runs
+    after a restart, when its `owner` differs."""
+    entries, sessions, digests = await timer_stores(backend)
+    return SessionTimer(
+        entries=entries,
         sessions=sessions,
+        digests=digests,
         publisher=sent,
         clock=clock,
-        owner="scheduling-test",
+        owner=owner,
         poll_seconds=0.1,
     )
-    return Deps(clock=clock, webconference_base_url=WEBCONFERENCE, timer=timer)
 
 
-async def timer_stores(backend: Backend) -> tuple[DueReminders, SessionReader]:
-    """The reminder timer's store and session reader, on the backend's storage."""
+async def timer_stores(backend: Backend) -> tuple[DueTimers, SessionReader, DigestsToSend]:
+    """The session timer's stores and session reader, on the backend's storage."""
     if isinstance(backend, MongoBackend):
         outside_transactions = Storage(backend.db)
-        return MongoDueReminders(outside_transactions), MongoSessions(outside_transactions)
+        return (
+            MongoDueTimers(outside_transactions),
+            MongoSessions(outside_transactions),
+            MongoDigestsToSend(outside_transactions),
+        )
     async with backend.unit() as unit:
-        return MemoryDueReminders(unit.reminders), unit.sessions
+        return (
+            MemoryDueTimers(unit.timers),
+            unit.sessions,
+            MemoryDigestsToSend(unit.digests, unit.questions),
+        )

@@ -1,4 +1,5 @@
-"""The scheduling service's requests, handled without Kafka (on a test backend)."""
+"""The scheduling service's requests and the session cycle's events, handled without
+Kafka (on a test backend)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from services.scheduling import handlers
 from services.scheduling.handlers import Deps
+from shared.identity import person_key
 from tests.harness.data import event
 from tests.harness.units import Backend
 from tests.scheduling.builders import paris
@@ -69,3 +71,50 @@ async def publish_programme(
 def by_topic(emitted: list[Any], event_type: str) -> dict[str, Any]:
     """The data of the events of a type, by topic id."""
     return {e.data.topic_id: e.data for e in emitted if e.type == event_type}
+
+
+# --- the session cycle ------------------------------------------------------------------
+
+ASKER = "camille.martin@cc-exemple.fr"
+
+
+def question(
+    session_id: str,
+    text: str = "Comment associer les cantines ?",
+    *,
+    email: str = ASKER,
+    asked_by: str = "Camille Martin",
+    at: datetime | None = None,
+) -> Any:
+    """session_question_accepted, as the registration service publishes it."""
+    data = {"session_id": session_id, "email": email, "asked_by": asked_by, "question": text}
+    return event("session_question_accepted", data, subject=session_id, at=at)
+
+
+async def ask(backend: Backend, deps: Deps, accepted: Any) -> list[Any]:
+    """Handle a session_question_accepted: the events emitted (a forwarded question)."""
+    return await backend.run(handlers.keep_question, accepted, deps)
+
+
+def report(session_id: str, summary: str = "Trois leviers ressortent.", **extra: Any) -> Any:
+    """session_report_published, from the coordinators' tool."""
+    data = {
+        "session_id": session_id,
+        "summary": summary,
+        "resources": [{"title": "Guide", "url": "https://ressources.example.org/guide"}],
+        "next_steps": ["Partager le guide"],
+        "expertise_needs": ["Juriste marchés publics"],
+        **extra,
+    }
+    return event("session_report_published", data, subject=session_id)
+
+
+async def share(backend: Backend, deps: Deps, published: Any) -> list[Any]:
+    """Handle a session_report_published: the events emitted."""
+    return await backend.run(handlers.share_report, published, deps)
+
+
+async def erase(backend: Backend, deps: Deps, email: str) -> list[Any]:
+    """person_erased for the owner of `email` (by pseudonym): the events emitted."""
+    erased = event("person_erased", {"person": person_key(email)}, subject=person_key(email))
+    return await backend.run(handlers.erase_person, erased, deps)

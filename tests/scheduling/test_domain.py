@@ -1,4 +1,5 @@
-"""Session rules: scheduling, moving and cancelling sessions, and their reminders."""
+"""Session rules: scheduling, moving and cancelling sessions, their reminders and digest,
+and the sessions a compte rendu may be shared for."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from services.scheduling.domain import (
     reminder_due_at,
     reminder_outcome,
     reminders_ahead,
+    report_refusal,
     reschedule,
     schedule,
+    timers_ahead,
 )
 from tests.scheduling.builders import paris, session, slot
 
@@ -164,3 +167,48 @@ def test_a_late_reminder_is_missed_after_the_start_and_a_j7_is_superseded_by_the
     assert reminder_outcome("J-7", start, now=paris(2020, 1, 20, 11)) == "superseded"
     assert reminder_outcome("J-1", start, now=paris(2020, 1, 20, 11)) == "emit"
     assert reminder_outcome("J-1", start, now=start) == "missed"
+
+
+# --- the digest and the compte rendu ------------------------------------------------
+
+
+DIGEST_AHEAD = timedelta(hours=72)
+
+
+def test_the_digest_is_planned_72_hours_before_the_start_with_the_reminders():
+    planned = timers_ahead(
+        session("s1", LAUNCH), now=NOW, digest_ahead=DIGEST_AHEAD, digest_sent=False
+    )
+    assert planned == [
+        ("J-7", paris(2020, 1, 14, 10)),
+        ("J-1", paris(2020, 1, 20, 10)),
+        ("digest", paris(2020, 1, 18, 10)),
+    ]
+
+
+def test_a_session_within_the_window_gets_its_digest_due_at_once_until_it_starts():
+    soon = session("s1", slot(2020, 1, 8))
+    planned = timers_ahead(soon, now=NOW, digest_ahead=DIGEST_AHEAD, digest_sent=False)
+    started = timers_ahead(
+        soon, now=paris(2020, 1, 8, 10), digest_ahead=DIGEST_AHEAD, digest_sent=False
+    )
+    assert planned == [("J-1", paris(2020, 1, 7, 10)), ("digest", paris(2020, 1, 5, 10))]
+    assert started == []
+
+
+def test_a_sent_digest_or_a_cancelled_session_plans_no_digest():
+    sent = timers_ahead(session("s1", LAUNCH), now=NOW, digest_ahead=DIGEST_AHEAD, digest_sent=True)
+    cancelled = session("s1", LAUNCH, status="cancelled")
+    assert [kind for kind, _ in sent] == ["J-7", "J-1"]
+    assert timers_ahead(cancelled, now=NOW, digest_ahead=DIGEST_AHEAD, digest_sent=False) == []
+
+
+def test_a_report_is_refused_for_an_unknown_cancelled_or_future_session():
+    held = session("s1", LAUNCH)
+    after = paris(2020, 1, 21, 12)
+    assert report_refusal(held, "s1", now=after) is None
+    assert report_refusal(held, "s1", now=paris(2020, 1, 21, 10)) is None  # started
+    assert "unknown session 's9'" in str(report_refusal(None, "s9", now=after))
+    assert "has not started yet" in str(report_refusal(held, "s1", now=NOW))
+    cancelled = replace(held, status="cancelled")
+    assert "was cancelled" in str(report_refusal(cancelled, "s1", now=after))

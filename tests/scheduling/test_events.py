@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from services.scheduling import events
 from services.scheduling.domain import Rejection
+from services.scheduling.records import Question
 from tests.scheduling.builders import paris, session, slot
 
 NOW = paris(2020, 1, 6, 9)
@@ -54,3 +55,14 @@ def test_a_rejection_without_a_session_is_keyed_like_its_request():
         topic_id="t6",
     )
     assert (about_a_topic.key, about_a_topic.data.topic_id) == (b"t6", "t6")
+
+
+def test_a_digest_has_one_id_per_session_whatever_its_sequence_and_the_same_bytes_twice():
+    asked = Question("q1", "s1", 1, "p-1", "Camille Martin", "Quel budget ?", NOW)
+    first = events.digest_due(LAUNCH, [asked], sent_at=paris(2020, 1, 18, 10))
+    again = events.digest_due(LAUNCH, [asked], sent_at=paris(2020, 1, 18, 10))
+    moved = events.digest_due(replace(LAUNCH, sequence=3), [], sent_at=NOW)
+    assert first.to_json() == again.to_json()
+    assert first.id == moved.id
+    assert (first.key, first.data.questions[0].asked_by) == (b"s1", "Camille Martin")
+    assert b"p-1" not in first.to_json()  # the pseudonym stays in the service

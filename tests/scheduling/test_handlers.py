@@ -3,7 +3,7 @@
 Each test runs on both units of work (the `backend` fixture): in memory, and MongoDB's
 through the real inbox, which holds the fake to the real repositories. The clock says
 Monday 6 January 2020, 9:00 in Paris, until a test moves it; reminders are observed
-through the reminder timer, run by hand (`emit_due_reminders`).
+through the reminder timer, run by hand (`emit_due`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 import pytest
 
 from services.scheduling import handlers
-from services.scheduling.timer import emit_due_reminders
+from services.scheduling.timer import emit_due
 from shared.contract import derived_id
 from tests.harness.data import event
 from tests.scheduling.builders import WEBCONFERENCE, paris
@@ -32,11 +32,14 @@ TOPICS = ["t1", "t2", "t3", "t4", "t5"]
 
 
 async def reminders_due(deps) -> list[tuple[str, str, int]]:
-    """Run the timer once: (title, kind, sequence) of the reminders it published."""
+    """Run the timer once: (title, kind, sequence) of the reminders it published (not the
+    digests of questions, see test_cycle.py)."""
     before = len(deps.timer.publisher.events)
-    await emit_due_reminders(deps.timer)
+    await emit_due(deps.timer)
     return [
-        (r.data.title, r.data.remind, r.data.sequence) for r in deps.timer.publisher.events[before:]
+        (r.data.title, r.data.remind, r.data.sequence)
+        for r in deps.timer.publisher.events[before:]
+        if r.type == "session_reminder_due"
     ]
 
 
@@ -415,7 +418,7 @@ async def test_a_scheduled_session_gets_its_j7_then_its_j1_each_once(backend, de
     j1 = await reminders_due(deps)
 
     assert (early, j7, again, j1) == ([], [("Lancement", "J-7", 0)], [], [("Lancement", "J-1", 0)])
-    first = deps.timer.publisher.events[0]
+    first = next(e for e in deps.timer.publisher.events if e.type == "session_reminder_due")
     assert first.time == paris(2020, 1, 14, 10)  # due at the session's local hour
     assert (first.subject, first.data.join_url) == (launch.data.session_id, launch.data.join_url)
 
@@ -446,7 +449,8 @@ async def test_a_moved_session_has_its_reminders_replanned_for_its_new_sequence(
     assert sent_before_the_move == [("Lancement", "J-7", 0)]
     assert at_the_old_j1 == []
     assert new_j7 + new_j1 == [("Lancement", "J-7", 1), ("Lancement", "J-1", 1)]
-    assert deps.timer.publisher.events[-1].data.starts_at == paris(2020, 2, 4, 10)
+    [*_, last] = (e for e in deps.timer.publisher.events if e.type == "session_reminder_due")
+    assert last.data.starts_at == paris(2020, 2, 4, 10)
 
 
 async def test_a_session_cancelled_by_request_or_by_a_new_programme_sends_no_reminder(

@@ -41,7 +41,8 @@ async def test_two_instances_never_both_emit_a_reminder(settings, publisher, tap
         expected = Counter({("J-7", "done"): 6, ("J-1", "missed"): 5, ("J-1", "pending"): 1})
 
         async def settled() -> bool:
-            return Counter([(r["kind"], r["status"]) async for r in stored.find()]) == expected
+            cursor = stored.find({"kind": {"$in": ["J-7", "J-1"]}})  # not the digests
+            return Counter([(r["kind"], r["status"]) async for r in cursor]) == expected
 
         await eventually(settled, message="every claim closed")
 
