@@ -19,6 +19,7 @@ failures (MongoDB, Kafka down) propagate: the middleware backs off and redeliver
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -74,12 +75,14 @@ class BatchConsumer(Generic[EventT, UnitT, DepsT]):
         """Handle one batch (FastStream acknowledges it once this returns)."""
         records = records_of(msg)
         inbound: list[Inbound[EventT]] = []
+        unreadable = []
         for record in records:
             read = read_record(record, self.model)
             if isinstance(read, Inbound):
                 inbound.append(read)
             else:
-                await self._letters().send(record, read)
+                unreadable.append(self._letters().send(record, read))
+        await asyncio.gather(*unreadable)  # the broker acknowledges them together
         deps = self._deps()
         steps = [Step(item.event, partial(self._handle, item.event, deps)) for item in inbound]
         outcomes = await self._process(steps, inbound)

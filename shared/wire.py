@@ -7,7 +7,9 @@
 - **Binary mode**: the attributes are `ce_<name>` headers, the value is the `data`
   (JSON), `content-type` is the `datacontenttype`.
 
-Either way the same event (same `id`) is the same request. Optional attributes are
+Either way the same event (same `id`) is the same request. JSON is parsed as the
+contract's models parse it (pydantic's parser: strict UTF-8, no lone surrogates, a
+bounded depth), so that what the contract refuses is refused here too. Optional attributes are
 optional: `time` absent is the record's timestamp, `datacontenttype` absent is JSON.
 Extension attributes are kept. Unknown fields of `data` are ignored, logged by name
 (never their values) and counted per topic; required fields, types and bounds are
@@ -16,7 +18,6 @@ enforced, and a record that breaks them is refused with one readable line per fi
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from shared.contract import CloudEvent
 from shared.contract.tolerance import unknown_fields
@@ -64,12 +66,16 @@ def read_record(
         envelope = _binary_envelope(record, headers) if mode == "binary" else _structured(record)
     except (ValueError, UnicodeDecodeError) as error:
         return UnreadableEvent(str(error))
+    except RecursionError:
+        return UnreadableEvent("(event): the value is nested too deeply to be an event")
     if "time" not in envelope and record.timestamp is not None:
         envelope["time"] = datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat()
     try:
         event = model.model_validate(envelope)
     except ValidationError as error:
         return UnreadableEvent(readable(error))
+    except RecursionError:
+        return UnreadableEvent("(event): the value is nested too deeply to be an event")
     _note_unknown(record.topic, model, envelope.get("data"))
     return Inbound(record, event, mode)
 
@@ -83,7 +89,7 @@ def _binary(headers: dict[str, bytes]) -> bool:
 
 def _structured(record: ConsumerRecord[Any, Any]) -> dict[str, Any]:
     try:
-        envelope = json.loads(record.value or b"")
+        envelope = from_json(record.value or b"")
     except ValueError:
         raise ValueError("(event): the value is not JSON (structured mode expected)") from None
     if not isinstance(envelope, dict):
@@ -105,7 +111,7 @@ def _binary_envelope(record: ConsumerRecord[Any, Any], headers: dict[str, bytes]
     if content_type:
         envelope["datacontenttype"] = content_type.decode("utf-8")
     try:
-        envelope["data"] = json.loads(record.value or b"")
+        envelope["data"] = from_json(record.value or b"")
     except ValueError:
         raise ValueError(
             "data: the value is not JSON (binary mode: the value is the data)"

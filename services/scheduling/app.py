@@ -1,5 +1,5 @@
 """Scheduling service wiring: every topic it reads and writes, and the session timer
-(reminders and digests)."""
+(reminders, digests and the experts' silences)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from services.scheduling.repository import (
     MongoDigestsToSend,
     MongoDueTimers,
     MongoSessions,
+    MongoSilentExperts,
     MongoUnit,
     create_indexes,
 )
@@ -21,11 +22,21 @@ from services.scheduling.timer import LEASE, SessionTimer, run_timer
 from services.scheduling.unit import Unit
 from shared.clock import Clock, system_clock
 from shared.contract.cycle import (
+    ExpertInvitationRequested,
+    ExpertResponseSubmitted,
     QuestionDigestDue,
     SessionQuestionAccepted,
     SessionQuestionForwarded,
     SessionReportPublished,
     SessionReportShared,
+)
+from shared.contract.experts import (
+    ExpertAccepted,
+    ExpertDeclined,
+    ExpertInvitationRejected,
+    ExpertInvited,
+    ExpertNoAnswer,
+    ExpertResponseRejected,
 )
 from shared.contract.interest import PersonErased
 from shared.contract.programme import ProgrammePublished
@@ -59,7 +70,9 @@ def create_app(
             "Sessions of the PAT/SAT practice-exchange group: requested sessions, the "
             "bimonthly cadence of the published programme, changes, durable J-7/J-1 "
             "reminders, the questions asked before a session (one digest when it is "
-            "near, then each on its own) and its compte rendu after."
+            "near, then each on its own) and its compte rendu after; the experts invited "
+            "to a session, their answers, the notice of their silence 7 days before it, "
+            "and the session's update naming those who accepted."
         ),
         publishes=[
             SessionScheduled,
@@ -70,6 +83,12 @@ def create_app(
             QuestionDigestDue,
             SessionQuestionForwarded,
             SessionReportShared,
+            ExpertInvited,
+            ExpertAccepted,
+            ExpertDeclined,
+            ExpertNoAnswer,
+            ExpertInvitationRejected,
+            ExpertResponseRejected,
         ],
         unit=MongoUnit,
     )
@@ -80,6 +99,8 @@ def create_app(
     service.consume(ProgrammePublished, handlers.apply_programme)
     service.consume(SessionQuestionAccepted, handlers.keep_question)
     service.consume(SessionReportPublished, handlers.share_report)
+    service.consume(ExpertInvitationRequested, handlers.invite_expert)
+    service.consume(ExpertResponseSubmitted, handlers.record_expert_answer)
     service.consume(PersonErased, handlers.erase_person)
     service.background(lambda deps: run_timer(deps.timer))
 
@@ -91,6 +112,7 @@ def create_app(
             entries=MongoDueTimers(outside_transactions),
             sessions=MongoSessions(outside_transactions),
             digests=MongoDigestsToSend(outside_transactions),
+            experts=MongoSilentExperts(outside_transactions),
             publisher=svc.publisher,
             clock=now,
             owner=f"{NAME}-{uuid.uuid4().hex[:12]}",

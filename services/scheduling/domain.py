@@ -1,5 +1,7 @@
 """Session rules, pure: what may be scheduled, moved or cancelled, when to remind, when the
-digest of questions is due, and which sessions a compte rendu may be shared for."""
+digest of questions is due, which sessions a compte rendu may be shared for, and the
+experts: who may be invited or answer, when an unanswered invitation is told, and the
+session's experts once one accepts or changes their mind."""
 
 from __future__ import annotations
 
@@ -22,15 +24,35 @@ RejectionReason = Literal[
 ]
 Status = Literal["scheduled", "cancelled"]
 ReminderKind = Literal["J-7", "J-1"]
-TimerKind = Literal["J-7", "J-1", "digest"]
-"""What the session timer plans for a session: its two reminders and its digest."""
+TimerKind = Literal["J-7", "J-1", "digest", "expert_no_answer"]
+"""What the session timer plans: a session's two reminders and its digest (one entry per
+session, kind and sequence), and the notice of an expert's silence (one per session,
+expert and sequence)."""
 REMINDER_KINDS: tuple[TimerKind, ...] = ("J-7", "J-1")
 TIMER_KINDS: tuple[TimerKind, ...] = ("J-7", "J-1", "digest")
+"""The kinds planned per session (`Timers.plan`); the experts' are planned one by one."""
+NO_ANSWER: TimerKind = "expert_no_answer"
+NO_ANSWER_AHEAD = timedelta(days=7)
+"""An invited expert still silent this long before the session: the coordinators are told."""
+MAX_EXPERTS_SHOWN = 20
+"""The contract's bound on a session's `experts` (SessionData.experts)."""
 
 REMINDERS: tuple[tuple[ReminderKind, timedelta], ...] = (
     ("J-7", timedelta(days=7)),
     ("J-1", timedelta(days=1)),
 )
+
+
+@dataclass(frozen=True)
+class SessionExpert:
+    """An expert who accepted to contribute to a session, as members read them, and their
+    pseudonym (what erasure finds them by; never their address)."""
+
+    person: str
+    first_name: str
+    last_name: str
+    organisation: str
+    expertise: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,8 @@ class Session:
     pinned: bool = False
     """Moved by hand: a new programme version keeps its slot."""
     cancel_reason: str | None = None
+    experts: tuple[SessionExpert, ...] = ()
+    """The experts who accepted, in the order they did."""
 
     @property
     def live(self) -> bool:
@@ -130,16 +154,25 @@ def cancel(session: Session | None, *, now: datetime, reason: str) -> Session | 
     return replace(session, status="cancelled", sequence=session.sequence + 1, cancel_reason=reason)
 
 
-def _changeable(session: Session | None, *, now: datetime) -> Rejection | None:
+SessionRefusal = Literal["unknown_session", "cancelled_session", "past_session"]
+
+
+def _session_refusal(
+    session: Session | None, *, now: datetime
+) -> tuple[SessionRefusal, str] | None:
+    """Why nothing may change about this session any more (None: it may), in French."""
     if session is None:
-        return Rejection("unknown_session", "Cette session n'existe pas.")
+        return "unknown_session", "Cette session n'existe pas."
     if not session.live:
-        return Rejection("cancelled_session", "Cette session est annulée.")
+        return "cancelled_session", "Cette session est annulée."
     if session.started(now):
-        return Rejection(
-            "past_session", f"La session du {_when(session.slot.starts_at)} a déjà eu lieu."
-        )
+        return "past_session", f"La session du {_when(session.slot.starts_at)} a déjà eu lieu."
     return None
+
+
+def _changeable(session: Session | None, *, now: datetime) -> Rejection | None:
+    refused = _session_refusal(session, now=now)
+    return Rejection(*refused) if refused else None
 
 
 # --- reminders ---------------------------------------------------------------------
@@ -210,3 +243,61 @@ def report_refusal(session: Session | None, session_id: str, *, now: datetime) -
         starts = session.slot.starts_at.isoformat()
         return f"data.session_id: session {session_id!r} has not started yet (it starts {starts})"
     return None
+
+
+# --- experts -----------------------------------------------------------------------
+
+ExpertRefusalReason = Literal[
+    "unknown_session", "cancelled_session", "past_session", "invalid", "not_invited"
+]
+
+
+@dataclass(frozen=True)
+class ExpertRefusal:
+    """Why an invitation or an answer is refused; `detail` is in French (for the
+    coordinators, or for whoever answered)."""
+
+    reason: ExpertRefusalReason
+    detail: str
+
+
+def expert_refusal(session: Session | None, *, now: datetime) -> ExpertRefusal | None:
+    """Experts are invited to, and answer for, a known session that is neither cancelled
+    nor started (None: it is one)."""
+    refused = _session_refusal(session, now=now)
+    return ExpertRefusal(*refused) if refused else None
+
+
+def not_invited(address: str) -> ExpertRefusal:
+    """An answer from an address no invitation to the session was sent to."""
+    shown = address if len(address) <= 120 else address[:117] + "..."
+    return ExpertRefusal(
+        "not_invited",
+        f"Aucune invitation à intervenir à cette session n'a été adressée à « {shown} ».",
+    )
+
+
+def no_answer_due(session: Session, *, now: datetime) -> datetime | None:
+    """When an invited expert's silence is told: 7 days before the start, same local time,
+    or now when that is past and the session has not started; None for a cancelled or
+    started session."""
+    if not session.live or session.started(now):
+        return None
+    due = (session.slot.starts_at.astimezone(PARIS) - NO_ANSWER_AHEAD).astimezone(PARIS)
+    return max(due, now.astimezone(PARIS))
+
+
+def with_experts(session: Session, experts: tuple[SessionExpert, ...]) -> Session:
+    """The session naming other experts: a change (sequence + 1, the ICS update)."""
+    return replace(session, experts=experts, sequence=session.sequence + 1)
+
+
+def accepted(session: Session, expert: SessionExpert) -> tuple[SessionExpert, ...]:
+    """The session's experts once `expert` accepts: added last (order of acceptance)."""
+    others = tuple(e for e in session.experts if e.person != expert.person)
+    return (*others, expert)
+
+
+def without(session: Session, person: str) -> tuple[SessionExpert, ...]:
+    """The session's experts without this person (a change of mind, an erasure)."""
+    return tuple(e for e in session.experts if e.person != person)

@@ -6,8 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from services.scheduling.domain import Rejection, ReminderKind, Session
-from services.scheduling.records import Question, Report
+from services.scheduling.domain import (
+    MAX_EXPERTS_SHOWN,
+    ExpertRefusal,
+    Rejection,
+    ReminderKind,
+    Session,
+)
+from services.scheduling.records import Invitation, Question, Report
 from shared.contract.cycle import (
     AskedQuestion,
     QuestionDigestDue,
@@ -18,7 +24,22 @@ from shared.contract.cycle import (
     SessionReportSharedData,
 )
 from shared.contract.cycle import Resource as SharedResource
+from shared.contract.experts import (
+    ExpertAccepted,
+    ExpertAcceptedData,
+    ExpertDeclined,
+    ExpertDeclinedData,
+    ExpertInvitationRejected,
+    ExpertInvitationRejectedData,
+    ExpertInvited,
+    ExpertInvitedData,
+    ExpertNoAnswer,
+    ExpertNoAnswerData,
+    ExpertResponseRejected,
+    ExpertResponseRejectedData,
+)
 from shared.contract.scheduling import (
+    ExpertAtSession,
     SessionCancelled,
     SessionCancelledData,
     SessionRejected,
@@ -42,6 +63,7 @@ RequestType = Literal[
 
 
 def _fields(session: Session) -> dict[str, Any]:
+    """What every event about a session carries of it (SessionData), its experts included."""
     return {
         "session_id": session.session_id,
         "topic_id": session.topic_id,
@@ -51,6 +73,15 @@ def _fields(session: Session) -> dict[str, Any]:
         "ends_at": session.slot.ends_at,
         "join_url": session.join_url,
         "sequence": session.sequence,
+        "experts": [
+            ExpertAtSession(
+                first_name=e.first_name,
+                last_name=e.last_name,
+                organisation=e.organisation,
+                expertise=e.expertise,
+            )
+            for e in session.experts[:MAX_EXPERTS_SHOWN]
+        ],
     }
 
 
@@ -67,11 +98,19 @@ def scheduled(session: Session, *, cause_id: str, now: datetime) -> SessionSched
 
 
 def rescheduled(
-    session: Session, *, previous_starts_at: datetime, cause_id: str, now: datetime
+    session: Session,
+    *,
+    previous_starts_at: datetime,
+    cause_id: str,
+    now: datetime,
+    change: Literal["slot", "experts"] = "slot",
 ) -> SessionRescheduled:
-    """session_rescheduled (the session carries its new sequence)."""
+    """session_rescheduled (the session carries its new sequence): moved, or its experts
+    changed (`change="experts"`, the same slot)."""
     return SessionRescheduled.create(
-        SessionRescheduledData(**_fields(session), previous_starts_at=previous_starts_at),
+        SessionRescheduledData(
+            **_fields(session), previous_starts_at=previous_starts_at, change=change
+        ),
         source=SOURCE,
         subject=session.session_id,
         cause_id=cause_id,
@@ -188,4 +227,101 @@ def report_shared(
 def _asked(question: Question) -> AskedQuestion:
     return AskedQuestion(
         asked_by=question.asked_by, question=question.text, asked_at=question.asked_at
+    )
+
+
+# --- experts -----------------------------------------------------------------------
+
+
+def _expert(invitation: Invitation) -> dict[str, Any]:
+    return {
+        "session_id": invitation.session_id,
+        "email": invitation.email,
+        "first_name": invitation.first_name,
+        "last_name": invitation.last_name,
+        "organisation": invitation.organisation,
+        "expertise": invitation.expertise,
+    }
+
+
+def expert_invited(invitation: Invitation, *, cause_id: str, now: datetime) -> ExpertInvited:
+    """expert_invited: keyed by the session, like every event about its experts."""
+    return ExpertInvited.create(
+        ExpertInvitedData(**_expert(invitation), message=invitation.message),
+        source=SOURCE,
+        subject=invitation.session_id,
+        cause_id=cause_id,
+        discriminator=invitation.session_id,
+        time=now,
+    )
+
+
+def expert_accepted(invitation: Invitation, *, cause_id: str, now: datetime) -> ExpertAccepted:
+    """expert_accepted, with their note."""
+    return ExpertAccepted.create(
+        ExpertAcceptedData(**_expert(invitation), note=invitation.note),
+        source=SOURCE,
+        subject=invitation.session_id,
+        cause_id=cause_id,
+        discriminator=invitation.session_id,
+        time=now,
+    )
+
+
+def expert_declined(
+    invitation: Invitation, *, changed_mind: bool, cause_id: str, now: datetime
+) -> ExpertDeclined:
+    """expert_declined, with their note; `changed_mind` when they had accepted."""
+    return ExpertDeclined.create(
+        ExpertDeclinedData(**_expert(invitation), note=invitation.note, changed_mind=changed_mind),
+        source=SOURCE,
+        subject=invitation.session_id,
+        cause_id=cause_id,
+        discriminator=invitation.session_id,
+        time=now,
+    )
+
+
+def expert_no_answer(invitation: Invitation, *, due_at: datetime) -> ExpertNoAnswer:
+    """expert_no_answer: its id depends on the session, the expert (pseudonym) and the
+    kind only, so that it keeps its id whatever re-runs it (crash, re-plan)."""
+    return ExpertNoAnswer.create(
+        ExpertNoAnswerData(**_expert(invitation)),
+        source=SOURCE,
+        subject=invitation.session_id,
+        cause_id=invitation.session_id,
+        discriminator=invitation.person,
+        time=due_at,
+    )
+
+
+def invitation_rejected(
+    refusal: ExpertRefusal, *, session_id: str, email: str, cause_id: str, now: datetime
+) -> ExpertInvitationRejected:
+    """expert_invitation_rejected, for the coordinators (never `not_invited`)."""
+    return ExpertInvitationRejected.create(
+        ExpertInvitationRejectedData(
+            session_id=session_id, email=email, reason=refusal.reason, detail=refusal.detail
+        ),
+        source=SOURCE,
+        subject=session_id,
+        cause_id=cause_id,
+        discriminator=session_id,
+        time=now,
+    )
+
+
+def response_rejected(
+    refusal: ExpertRefusal, *, session_id: str, email: str, cause_id: str, now: datetime
+) -> ExpertResponseRejected:
+    """expert_response_rejected, for whoever answered."""
+    return ExpertResponseRejected.create(
+        ExpertResponseRejectedData(
+            session_id=session_id, email=email, reason=refusal.reason, detail=refusal.detail
+        ),
+        source=SOURCE,
+        subject=session_id,
+        cause_id=cause_id,
+        discriminator=session_id,
+        time=now,
     )

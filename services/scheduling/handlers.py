@@ -3,28 +3,40 @@
 Each one checks its request with the pure rules (domain.py, programme_plan.py), reads
 and writes through the unit of work's repositories, and returns the events it emits;
 the inbox runs it once per event id, in a transaction (shared/inbox.py). Every change
-to a session re-plans its timer (reminders, and the digest of questions until it is
-sent) in the same transaction.
+to a session re-plans its timer (reminders, the digest of questions until it is sent,
+and the notices of its invited experts' silence) in the same transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.scheduling import domain, events
 from services.scheduling.cadence import Slot
-from services.scheduling.domain import REMINDER_KINDS, TIMER_KINDS, Rejection, Session
+from services.scheduling.domain import (
+    REMINDER_KINDS,
+    TIMER_KINDS,
+    ExpertRefusal,
+    Rejection,
+    Session,
+    SessionExpert,
+)
 from services.scheduling.programme_plan import ProgrammePlan, Topic, launch_of, plan_programme
-from services.scheduling.records import Question, Report, Resource
+from services.scheduling.records import Invitation, Question, Report, Resource
 from services.scheduling.timer import SessionTimer
 from services.scheduling.unit import Unit
 from shared.clock import Clock
 from shared.contract import CloudEvent, derived_id
-from shared.contract.cycle import SessionQuestionAccepted, SessionReportPublished
+from shared.contract.cycle import (
+    ExpertInvitationRequested,
+    ExpertResponseSubmitted,
+    SessionQuestionAccepted,
+    SessionReportPublished,
+)
 from shared.contract.interest import PersonErased
 from shared.contract.programme import ProgrammePublished
 from shared.contract.scheduling import (
@@ -33,7 +45,7 @@ from shared.contract.scheduling import (
     SessionScheduleRequested,
 )
 from shared.errors import PoisonMessage
-from shared.identity import person_key
+from shared.identity import EmailAddress, InvalidAddress, check_address, person_key
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +224,7 @@ async def keep_question(event: SessionQuestionAccepted, uow: Unit, deps: Deps) -
         logger.info("question for session %s kept, not forwarded", asked.session_id)
         return []
     uow.names(asked.email)  # the forwarded question is theirs: erasure empties the record
+    _name_experts(uow, session)
     return [events.question_forwarded(session, question, cause_id=event.id, now=deps.clock())]
 
 
@@ -237,30 +250,201 @@ async def share_report(event: SessionReportPublished, uow: Unit, deps: Deps) -> 
         published_at=event.time,
     )
     await uow.reports.save(report)
+    _name_experts(uow, session)
     return [events.report_shared(session, report, cause_id=event.id, now=now)]
 
 
 async def erase_person(event: PersonErased, uow: Unit, deps: Deps) -> Emitted:
     """Erasure: the questions the person asked go (their text may be personal too), and
-    the records of the questions forwarded for them are emptied."""
+    the records of the questions forwarded for them are emptied. Their invitations go
+    too: a session they had accepted to contribute to no longer names them (a live one
+    that has not started is updated: sequence + 1, session_rescheduled with
+    change="experts"; a past or cancelled one quietly)."""
     person = event.data.person
+    now = deps.clock()
     erased = await uow.questions.erase_person(person)
+    invitations = await uow.invitations.of_person(person)
+    await uow.invitations.erase_person(person)
+    await uow.timers.forget_expert(person)
+    emitted: Emitted = []
+    for invitation in invitations:
+        session = await uow.sessions.find(invitation.session_id)
+        if session is None or all(e.person != person for e in session.experts):
+            continue
+        experts = domain.without(session, person)
+        if session.live and not session.started(now):
+            changed = domain.with_experts(session, experts)
+            await _store(changed, uow=uow, deps=deps, now=now)
+            emitted.append(_experts_changed(changed, cause_id=event.id, now=now))
+        else:
+            await uow.sessions.save(replace(session, experts=experts))
     await uow.processed.forget([person])
-    logger.info("erasure: %d question(s) deleted", erased)
-    return []
+    logger.info(
+        "erasure: %d question(s), %d invitation(s) deleted, %d session(s) updated",
+        erased,
+        len(invitations),
+        len(emitted),
+    )
+    return emitted
+
+
+# --- experts -----------------------------------------------------------------------------
+
+
+async def invite_expert(event: ExpertInvitationRequested, uow: Unit, deps: Deps) -> Emitted:
+    """Invite an expert to a live session that has not started (a valid address), once
+    per session and address: a second request changes nothing, unless they had declined
+    (then it is a new invitation). Their silence is told 7 days before the session."""
+    request = event.data
+    now = deps.clock()
+    checked = await _checked(request.session_id, request.email, uow=uow, now=now)
+    if isinstance(checked, ExpertRefusal):
+        rejected = events.invitation_rejected(
+            checked, session_id=request.session_id, email=request.email, cause_id=event.id, now=now
+        )
+        return [rejected]
+    session, address = checked
+    existing = await uow.invitations.find(session.session_id, address.person)
+    if existing is not None and existing.status != "declined":
+        logger.info("expert already %s for session %s", existing.status, session.session_id)
+        return []
+    invitation = Invitation(
+        session_id=session.session_id,
+        email=address.given,
+        key=address.key,
+        person=address.person,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        organisation=request.organisation,
+        expertise=request.expertise,
+        message=request.message,
+        status="invited",
+        invited_at=now,
+    )
+    await uow.invitations.save(invitation)
+    due = domain.no_answer_due(session, now=now)
+    await uow.timers.plan_no_answer(session, invitation.person, due)
+    return [events.expert_invited(invitation, cause_id=event.id, now=now)]
+
+
+async def record_expert_answer(event: ExpertResponseSubmitted, uow: Unit, deps: Deps) -> Emitted:
+    """An invited expert accepts or declines (or changes their mind); the same answer
+    again changes nothing. When the session's accepted experts change, the session
+    changes with them (sequence + 1, session_rescheduled with change="experts")."""
+    answer = event.data
+    now = deps.clock()
+    found = await _invitation_answered(answer.session_id, answer.email, uow=uow, now=now)
+    if isinstance(found, ExpertRefusal):
+        rejected = events.response_rejected(
+            found, session_id=answer.session_id, email=answer.email, cause_id=event.id, now=now
+        )
+        return [rejected]
+    session, invitation = found
+    if invitation.status == answer.response:
+        logger.info("expert answered %s again for session %s", answer.response, answer.session_id)
+        return []
+    answered = replace(invitation, status=answer.response, note=answer.note, answered_at=now)
+    await uow.invitations.save(answered)
+    await uow.timers.plan_no_answer(session, answered.person, None)  # answered: no notice
+    emitted: Emitted
+    if answered.status == "accepted":
+        experts = domain.accepted(session, _at_session(answered))
+        emitted = [events.expert_accepted(answered, cause_id=event.id, now=now)]
+    else:
+        experts = domain.without(session, answered.person)
+        changed_mind = invitation.status == "accepted"
+        emitted = [
+            events.expert_declined(answered, changed_mind=changed_mind, cause_id=event.id, now=now)
+        ]
+    if experts != session.experts:
+        if len(experts) > domain.MAX_EXPERTS_SHOWN:
+            logger.warning(
+                "session %s: %d experts, its events name the first %d",
+                session.session_id,
+                len(experts),
+                domain.MAX_EXPERTS_SHOWN,
+            )
+        changed = domain.with_experts(session, experts)
+        await _store(changed, uow=uow, deps=deps, now=now)
+        emitted.append(_experts_changed(changed, cause_id=event.id, now=now))
+    return emitted
+
+
+async def _checked(
+    session_id: str, email: str, *, uow: Unit, now: datetime
+) -> ExpertRefusal | tuple[Session, EmailAddress]:
+    """The session, live and not started, and the address, valid; else why not."""
+    session = await uow.sessions.find(session_id)
+    refused = domain.expert_refusal(session, now=now)
+    if refused is not None:
+        return refused
+    assert session is not None
+    address = check_address(email)
+    if isinstance(address, InvalidAddress):
+        return ExpertRefusal("invalid", address.detail)
+    return session, address
+
+
+async def _invitation_answered(
+    session_id: str, email: str, *, uow: Unit, now: datetime
+) -> ExpertRefusal | tuple[Session, Invitation]:
+    """The session and the invitation an answer is about; else why it cannot be taken."""
+    checked = await _checked(session_id, email, uow=uow, now=now)
+    if isinstance(checked, ExpertRefusal):
+        return checked
+    session, address = checked
+    invitation = await uow.invitations.find(session.session_id, address.person)
+    if invitation is None:
+        return domain.not_invited(email)
+    return session, invitation
+
+
+def _at_session(invitation: Invitation) -> SessionExpert:
+    """An accepted expert as the session names them."""
+    return SessionExpert(
+        person=invitation.person,
+        first_name=invitation.first_name,
+        last_name=invitation.last_name,
+        organisation=invitation.organisation,
+        expertise=invitation.expertise,
+    )
+
+
+def _experts_changed(session: Session, *, cause_id: str, now: datetime) -> CloudEvent[Any]:
+    """session_rescheduled for a change of experts: the same slot, the new sequence."""
+    return events.rescheduled(
+        session,
+        previous_starts_at=session.slot.starts_at,
+        cause_id=cause_id,
+        now=now,
+        change="experts",
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------
 
 
 async def _store(session: Session, *, uow: Unit, deps: Deps, now: datetime) -> None:
-    """Save the session and re-plan its timer: its reminders (none once cancelled), and
-    its digest unless already sent (a sent digest is never planned again)."""
+    """Save the session and re-plan its timer: its reminders (none once cancelled), its
+    digest unless already sent (a sent digest is never planned again), and the notice of
+    each invited expert's silence not told yet. The event's outputs name its experts (so
+    that their erasure finds the record)."""
     await uow.sessions.save(session)
     digest = await uow.digests.find(session.session_id)
     sent = digest is not None and digest.sent
     due = domain.timers_ahead(session, now=now, digest_ahead=deps.digest_ahead, digest_sent=sent)
     await uow.timers.plan(session, due, kinds=REMINDER_KINDS if sent else TIMER_KINDS)
+    for invitation in await uow.invitations.of_session(session.session_id):
+        silent = invitation.status == "invited" and invitation.no_answer_at is None
+        no_answer = domain.no_answer_due(session, now=now) if silent else None
+        await uow.timers.plan_no_answer(session, invitation.person, no_answer)
+    _name_experts(uow, session)
+
+
+def _name_experts(uow: Unit, session: Session) -> None:
+    """The event's outputs carry the session's experts (names, no address): its record
+    is found by their pseudonyms, so that their erasure empties it."""
+    uow.people.update(expert.person for expert in session.experts)
 
 
 def _rejected(

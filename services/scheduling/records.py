@@ -1,10 +1,14 @@
 """What the scheduling service keeps of the session cycle, as typed records: the questions
-asked before a session, the state of its digest, and its latest compte rendu."""
+asked before a session, the state of its digest, its latest compte rendu, and the
+experts invited to it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
+
+InvitationStatus = Literal["invited", "accepted", "declined"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +70,29 @@ class Report:
     report_id: str
     """The id of the `session_report_published` it came from."""
     published_at: datetime
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An expert invited to a session: one per session and address key, whatever the
+    requests; its status follows their answers."""
+
+    session_id: str
+    email: str
+    """The address as the coordinator gave it (where the emails go)."""
+    key: str
+    """Its comparison key (`shared.identity.check_address`)."""
+    person: str
+    """Its pseudonym (`shared.identity.person_key`): what erasure finds."""
+    first_name: str
+    last_name: str
+    organisation: str
+    expertise: str
+    message: str | None
+    status: InvitationStatus
+    invited_at: datetime
+    answered_at: datetime | None = None
+    note: str | None = None
+    """Their note with their latest answer, if any."""
+    no_answer_at: datetime | None = None
+    """When the coordinators were told of their silence (once per invitation)."""

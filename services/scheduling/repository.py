@@ -1,8 +1,10 @@
 """Storage of the scheduling service on MongoDB (the only module that imports PyMongo).
 
-Collections: `sessions` (one document per session), `reminders` (one per session, kind
-and sequence: the durable state of the session timer, its reminders and digests; the
-name predates the digests and is kept so that pending reminders survive an upgrade),
+Collections: `sessions` (one document per session, with the experts who accepted),
+`reminders` (one per session, kind and sequence, and per expert for the notices of
+silence: the durable state of the session timer; the name predates the digests and is
+kept so that pending reminders survive an upgrade), `experts` (one invitation per
+session and person),
 `programmes` (the latest version applied per year), `calendar` (one document every
 slot-changing transaction updates, so that two concurrent transactions cannot both pass
 the overlap check: the second gets a write conflict and is retried on the first one's
@@ -11,8 +13,8 @@ questions counted, its digest once taken) and `reports` (the latest compte rendu
 each session).
 
 The unit of work's repositories (`MongoUnit`) run in its transaction; the timer's
-stores (`MongoDueTimers`, `MongoDigestsToSend`) and its session reader are built on a
-`Storage` without a session, by the composition root.
+stores (`MongoDueTimers`, `MongoDigestsToSend`, `MongoSilentExperts`) and its session
+reader are built on a `Storage` without a session, by the composition root.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.scheduling.cadence import Slot
-from services.scheduling.domain import Session, TimerKind
-from services.scheduling.records import Digest, Question, Report, Resource
+from services.scheduling.domain import NO_ANSWER, Session, SessionExpert, TimerKind
+from services.scheduling.records import Digest, Invitation, Question, Report, Resource
 from services.scheduling.unit import TimerEnd, TimerEntry, Unit
 from shared.mongo import Document
 from shared.storage import Collection as StoredCollection
@@ -45,11 +47,12 @@ class MongoUnit(Unit):
         self.questions = MongoQuestions(storage)
         self.digests = MongoDigests(storage)
         self.reports = MongoReports(storage)
+        self.invitations = MongoInvitations(storage)
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
-    """Indexes for the overlap check, the programme merge, the timer, the digests and
-    erasure."""
+    """Indexes for the overlap check, the programme merge, the timer, the digests, the
+    invitations and erasure."""
     sessions = db["sessions"]
     await sessions.create_index([("status", ASCENDING), ("starts_at", ASCENDING)])
     await sessions.create_index([("status", ASCENDING), ("year", ASCENDING)])
@@ -57,9 +60,13 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
     reminders = db["reminders"]
     await reminders.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
     await reminders.create_index("session_id")
+    await reminders.create_index("expert", sparse=True)
     questions = db["questions"]
     await questions.create_index([("session_id", ASCENDING), ("number", ASCENDING)])
     await questions.create_index("person")
+    experts = db["experts"]
+    await experts.create_index([("session_id", ASCENDING), ("invited_at", ASCENDING)])
+    await experts.create_index("person")
 
 
 class MongoSessions:
@@ -138,6 +145,33 @@ class MongoTimers:
             }
             await self._entries.replace_one({"_id": _entry_id(session, kind)}, doc, upsert=True)
 
+    async def plan_no_answer(self, session: Session, expert: str, due_at: datetime | None) -> None:
+        await self._entries.update_many(
+            {
+                "session_id": session.session_id,
+                "kind": NO_ANSWER,
+                "expert": expert,
+                "status": {"$in": ["pending", "claimed"]},
+            },
+            {"$set": {"status": "void"}},
+        )
+        if due_at is None:
+            return
+        doc = {
+            "session_id": session.session_id,
+            "kind": NO_ANSWER,
+            "expert": expert,
+            "sequence": session.sequence,
+            "due_at": due_at,
+            "status": "pending",
+        }
+        entry_id = _entry_id(session, NO_ANSWER, expert=expert)
+        await self._entries.replace_one({"_id": entry_id}, doc, upsert=True)
+
+    async def forget_expert(self, expert: str) -> int:
+        result = await self._entries.delete_many({"expert": expert})
+        return result.deleted_count
+
 
 class MongoDueTimers:
     """The session timer's store of entries: on a `Storage` without a session."""
@@ -170,6 +204,7 @@ class MongoDueTimers:
             sequence=int(doc["sequence"]),
             due_at=doc["due_at"],
             owner=owner,
+            expert=doc.get("expert"),
         )
 
     async def finish(self, entry: TimerEntry, end: TimerEnd) -> None:
@@ -276,9 +311,63 @@ class MongoReports:
         )
 
 
-def _entry_id(session: Session, kind: TimerKind) -> str:
-    """One entry per session, kind and sequence."""
+class MongoInvitations:
+    def __init__(self, storage: Storage) -> None:
+        self._invitations = storage.collection("experts")
+
+    async def find(self, session_id: str, person: str) -> Invitation | None:
+        doc = await self._invitations.find_one({"_id": _invitation_id(session_id, person)})
+        return _invitation(doc) if doc else None
+
+    async def of_session(self, session_id: str) -> list[Invitation]:
+        cursor = self._invitations.find({"session_id": session_id}).sort(
+            [("invited_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        return [_invitation(doc) async for doc in cursor]
+
+    async def of_person(self, person: str) -> list[Invitation]:
+        cursor = self._invitations.find({"person": person}).sort([("_id", ASCENDING)])
+        return [_invitation(doc) async for doc in cursor]
+
+    async def save(self, invitation: Invitation) -> None:
+        await self._invitations.replace_one(
+            {"_id": _invitation_id(invitation.session_id, invitation.person)},
+            _invitation_doc(invitation),
+            upsert=True,
+        )
+
+    async def erase_person(self, person: str) -> int:
+        result = await self._invitations.delete_many({"person": person})
+        return result.deleted_count
+
+
+class MongoSilentExperts:
+    """The session timer's view of the invitations: on a `Storage` without a session."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._invitations = storage.collection("experts")
+
+    async def find(self, session_id: str, person: str) -> Invitation | None:
+        doc = await self._invitations.find_one({"_id": _invitation_id(session_id, person)})
+        return _invitation(doc) if doc else None
+
+    async def told(self, session_id: str, person: str, *, at: datetime) -> None:
+        await self._invitations.update_one(
+            {"_id": _invitation_id(session_id, person), "status": "invited"},
+            {"$set": {"no_answer_at": at}},
+        )
+
+
+def _entry_id(session: Session, kind: TimerKind, *, expert: str | None = None) -> str:
+    """One entry per session, kind and sequence (and expert, for their silence)."""
+    if expert is not None:
+        return f"{session.session_id}/{kind}/{expert}/{session.sequence}"
     return f"{session.session_id}/{kind}/{session.sequence}"
+
+
+def _invitation_id(session_id: str, person: str) -> str:
+    """One invitation per session and person."""
+    return f"{session_id}/{person}"
 
 
 async def _questions_of(questions: StoredCollection, query: Document) -> list[Question]:
@@ -300,6 +389,16 @@ def _session_doc(session: Session) -> Document:
         "programme_year": session.programme_year,
         "pinned": session.pinned,
         "cancel_reason": session.cancel_reason,
+        "experts": [
+            {
+                "person": e.person,
+                "first_name": e.first_name,
+                "last_name": e.last_name,
+                "organisation": e.organisation,
+                "expertise": e.expertise,
+            }
+            for e in session.experts
+        ],
     }
 
 
@@ -316,6 +415,16 @@ def _session(doc: Document) -> Session:
         programme_year=doc.get("programme_year"),
         pinned=bool(doc.get("pinned", False)),
         cancel_reason=doc.get("cancel_reason"),
+        experts=tuple(
+            SessionExpert(
+                person=e["person"],
+                first_name=e["first_name"],
+                last_name=e["last_name"],
+                organisation=e["organisation"],
+                expertise=e["expertise"],
+            )
+            for e in doc.get("experts", [])
+        ),
     )
 
 
@@ -375,4 +484,42 @@ def _report(doc: Document) -> Report:
         expertise_needs=tuple(doc.get("expertise_needs", [])),
         report_id=doc["report_id"],
         published_at=doc["published_at"],
+    )
+
+
+def _invitation_doc(invitation: Invitation) -> Document:
+    return {
+        "session_id": invitation.session_id,
+        "email": invitation.email,
+        "key": invitation.key,
+        "person": invitation.person,
+        "first_name": invitation.first_name,
+        "last_name": invitation.last_name,
+        "organisation": invitation.organisation,
+        "expertise": invitation.expertise,
+        "message": invitation.message,
+        "status": invitation.status,
+        "invited_at": invitation.invited_at,
+        "answered_at": invitation.answered_at,
+        "note": invitation.note,
+        "no_answer_at": invitation.no_answer_at,
+    }
+
+
+def _invitation(doc: Document) -> Invitation:
+    return Invitation(
+        session_id=doc["session_id"],
+        email=doc["email"],
+        key=doc["key"],
+        person=doc["person"],
+        first_name=doc["first_name"],
+        last_name=doc["last_name"],
+        organisation=doc["organisation"],
+        expertise=doc["expertise"],
+        message=doc.get("message"),
+        status=doc["status"],
+        invited_at=doc["invited_at"],
+        answered_at=doc.get("answered_at"),
+        note=doc.get("note"),
+        no_answer_at=doc.get("no_answer_at"),
     )

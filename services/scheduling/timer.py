@@ -1,8 +1,9 @@
-"""The session timer: J-7/J-1 reminders and the digest of questions, its state in MongoDB,
-each due entry claimed atomically.
+"""The session timer: J-7/J-1 reminders, the digest of questions and the notices of an
+expert's silence, its state in MongoDB, each due entry claimed atomically.
 
 It runs outside transactions, with stores of its own (`DueTimers`: claim, finish,
-release; `DigestsToSend`) and a session reader, built by the composition root (app.py).
+release; `DigestsToSend`; `SilentExperts`) and a session reader, built by the
+composition root (app.py).
 Every instance polls; a claim hands a due entry to one of them only. The claim is a
 lease on the wall clock: an instance that dies after claiming leaves the entry to
 another once the lease expires, which re-publishes it with the same id (a reminder's id
@@ -14,6 +15,12 @@ A digest is taken before it is published (`DigestsToSend.take`: from then on, qu
 are forwarded one by one) and confirmed after; a digest taken but not confirmed is
 published again, the same, by whichever timer next claims one of the session's digest
 entries. A session therefore gets one digest id, whatever crashes and reschedules.
+
+An expert's silence (`expert_no_answer`) is told for a live session that has not
+started, of the entry's sequence, while the expert is still only invited and was not
+told of before; once published, the invitation records it (`SilentExperts.told`) and
+no entry is planned for it again. Its id depends on the session, the expert and the
+kind: re-published after a crash, it keeps it.
 """
 
 from __future__ import annotations
@@ -27,7 +34,14 @@ from typing import Any, Protocol
 
 from services.scheduling import events
 from services.scheduling.domain import ReminderKind, Session, reminder_outcome
-from services.scheduling.unit import DigestsToSend, DueTimers, SessionReader, TimerEnd, TimerEntry
+from services.scheduling.unit import (
+    DigestsToSend,
+    DueTimers,
+    SessionReader,
+    SilentExperts,
+    TimerEnd,
+    TimerEntry,
+)
 from shared.clock import Clock, system_clock
 from shared.contract import CloudEvent
 from shared.kafka import Emission
@@ -58,6 +72,7 @@ class SessionTimer:
     entries: DueTimers
     sessions: SessionReader
     digests: DigestsToSend
+    experts: SilentExperts
     publisher: Publisher
     clock: Clock
     owner: str
@@ -70,8 +85,8 @@ class SessionTimer:
 
 
 async def run_timer(timer: SessionTimer) -> None:
-    """Emit the due reminders and digests every poll interval, for the life of the
-    service."""
+    """Emit the due reminders, digests and notices of silence every poll interval, for
+    the life of the service."""
     while True:
         try:
             await emit_due(timer)
@@ -81,7 +96,8 @@ async def run_timer(timer: SessionTimer) -> None:
 
 
 async def emit_due(timer: SessionTimer) -> int:
-    """Claim and emit every reminder and digest due now; return how many were published."""
+    """Claim and emit every reminder, digest and notice of silence due now; return how
+    many were published."""
     published = 0
     while True:
         entry = await timer.entries.claim_due(
@@ -93,6 +109,8 @@ async def emit_due(timer: SessionTimer) -> int:
         now = timer.clock()
         if entry.kind == "digest":
             end, event = await _digest(timer, entry, session, now=now)
+        elif entry.kind == "expert_no_answer":
+            end, event = await _no_answer(timer, entry, session, now=now)
         else:
             end, event = _reminder(entry, entry.kind, session, now=now)
         if event is not None:
@@ -103,6 +121,8 @@ async def emit_due(timer: SessionTimer) -> int:
                 raise
             if entry.kind == "digest":
                 await timer.digests.published(entry.session_id)
+            elif entry.kind == "expert_no_answer" and entry.expert is not None:
+                await timer.experts.told(entry.session_id, entry.expert, at=now)
             published += 1
             logger.info("%s of session %s published", entry.kind, entry.session_id)
         else:
@@ -151,3 +171,20 @@ async def _digest(
         )
     kept = questions[:MAX_DIGEST_QUESTIONS]
     return "done", events.digest_due(session, kept, sent_at=digest.sent_at)
+
+
+async def _no_answer(
+    timer: SessionTimer, entry: TimerEntry, session: Session | None, *, now: datetime
+) -> Outcome:
+    """An invited expert's silence, told once: for the live session of the entry's
+    sequence, before it starts, while the expert has not answered (nor was told of)."""
+    if session is None or not session.live or session.sequence != entry.sequence:
+        return "void", None
+    if session.started(now):
+        return "missed", None
+    if entry.expert is None:
+        return "void", None
+    invitation = await timer.experts.find(session.session_id, entry.expert)
+    if invitation is None or invitation.status != "invited" or invitation.no_answer_at:
+        return "void", None  # answered, erased, or told before
+    return "done", events.expert_no_answer(invitation, due_at=entry.due_at)

@@ -1,8 +1,9 @@
 """What the scheduling handlers and the session timer may ask of storage.
 
 The handlers get a unit of work (`Unit`) bound to one transaction; the session timer
-(reminders and digests, timer.py) works outside transactions with stores of its own
-(`DueTimers`, `DigestsToSend`) and reads sessions through `SessionReader`.
+(reminders, digests and the experts' silences, timer.py) works outside transactions
+with stores of its own (`DueTimers`, `DigestsToSend`, `SilentExperts`) and reads
+sessions through `SessionReader`.
 `repository.py` implements these on MongoDB; the tests have in-memory ones
 (tests/fakes/scheduling.py), held to the same behaviour by the handler and timer tests
 (tests/scheduling/test_handlers.py, test_cycle.py, test_timer.py), which run on both.
@@ -17,7 +18,7 @@ from typing import Literal, Protocol
 
 from services.scheduling.cadence import Slot
 from services.scheduling.domain import Session, TimerKind
-from services.scheduling.records import Digest, Question, Report
+from services.scheduling.records import Digest, Invitation, Question, Report
 from shared.unit_of_work import UnitOfWork
 
 TimerEnd = Literal["done", "void", "missed", "superseded"]
@@ -26,8 +27,8 @@ TimerEnd = Literal["done", "void", "missed", "superseded"]
 
 @dataclass(frozen=True)
 class TimerEntry:
-    """A reminder or a digest, due, claimed by one timer (`owner`) until its lease runs
-    out."""
+    """A reminder, a digest or an expert's silence, due, claimed by one timer (`owner`)
+    until its lease runs out."""
 
     entry_id: str
     session_id: str
@@ -35,6 +36,8 @@ class TimerEntry:
     sequence: int
     due_at: datetime
     owner: str
+    expert: str | None = None
+    """The expert's pseudonym (an `expert_no_answer` entry)."""
 
 
 class SessionReader(Protocol):
@@ -94,6 +97,16 @@ class Timers(Protocol):
         those kinds) for its current sequence; entries of other kinds are left alone."""
         ...
 
+    async def plan_no_answer(self, session: Session, expert: str, due_at: datetime | None) -> None:
+        """Void the session's pending and claimed `expert_no_answer` entries of this expert
+        (a pseudonym), then plan one due at `due_at` (None: none) for its current
+        sequence."""
+        ...
+
+    async def forget_expert(self, expert: str) -> int:
+        """Delete every entry of this expert (erasure); how many went."""
+        ...
+
 
 class Questions(Protocol):
     """The questions asked before the sessions."""
@@ -123,6 +136,30 @@ class Digests(Protocol):
         state the timer takes the digest from: a transaction counting a question and
         the timer taking the digest never miss each other (the later one waits for, or
         conflicts with, the earlier), so each question is in the digest or forwarded."""
+        ...
+
+
+class Invitations(Protocol):
+    """The experts invited to the sessions: one per session and person."""
+
+    async def find(self, session_id: str, person: str) -> Invitation | None:
+        """This person's invitation to the session, if any."""
+        ...
+
+    async def of_session(self, session_id: str) -> list[Invitation]:
+        """The session's invitations, in the order they were sent."""
+        ...
+
+    async def of_person(self, person: str) -> list[Invitation]:
+        """Every invitation of this pseudonym."""
+        ...
+
+    async def save(self, invitation: Invitation) -> None:
+        """Insert the invitation, or replace its stored state."""
+        ...
+
+    async def erase_person(self, person: str) -> int:
+        """Delete every invitation of this pseudonym; how many went."""
         ...
 
 
@@ -182,6 +219,19 @@ class DigestsToSend(Protocol):
         ...
 
 
+class SilentExperts(Protocol):
+    """The session timer's view of the invitations, outside transactions."""
+
+    async def find(self, session_id: str, person: str) -> Invitation | None:
+        """This person's invitation to the session, if any."""
+        ...
+
+    async def told(self, session_id: str, person: str, *, at: datetime) -> None:
+        """Record that the coordinators were told of their silence (if they are still
+        silent): no entry is planned for it again."""
+        ...
+
+
 class Unit(UnitOfWork):
     """The scheduling service's unit of work."""
 
@@ -191,3 +241,4 @@ class Unit(UnitOfWork):
     questions: Questions
     digests: Digests
     reports: Reports
+    invitations: Invitations

@@ -1,6 +1,6 @@
 """The scheduling service's storage in memory (services/scheduling/repository.py's twin):
-the unit of work, and the session timer's stores sharing its entries, digests and
-questions."""
+the unit of work, and the session timer's stores sharing its entries, digests,
+questions and invitations."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.scheduling.cadence import Slot
-from services.scheduling.domain import Session, TimerKind
-from services.scheduling.records import Digest, Question, Report
+from services.scheduling.domain import NO_ANSWER, Session, TimerKind
+from services.scheduling.records import Digest, Invitation, Question, Report
 from services.scheduling.unit import TimerEnd, TimerEntry, Unit
 from tests.fakes.inbox import MemoryProcessedEvents
 
@@ -56,7 +56,8 @@ class MemoryProgrammes:
 
 @dataclass(frozen=True)
 class StoredEntry:
-    """A `reminders` document (a timer entry: a reminder or a digest)."""
+    """A `reminders` document (a timer entry: a reminder, a digest or an expert's
+    silence)."""
 
     session_id: str
     kind: TimerKind
@@ -65,6 +66,7 @@ class StoredEntry:
     status: str = "pending"
     owner: str | None = None
     lease_until: datetime | None = None
+    expert: str | None = None
 
 
 class MemoryTimers:
@@ -89,6 +91,27 @@ class MemoryTimers:
             if kind in kinds:
                 entry_id = f"{session.session_id}/{kind}/{session.sequence}"
                 self.by_id[entry_id] = StoredEntry(session.session_id, kind, session.sequence, at)
+
+    async def plan_no_answer(self, session: Session, expert: str, due_at: datetime | None) -> None:
+        for entry_id, stored in self.by_id.items():
+            if (
+                stored.session_id == session.session_id
+                and stored.kind == NO_ANSWER
+                and stored.expert == expert
+                and stored.status in {"pending", "claimed"}
+            ):
+                self.by_id[entry_id] = replace(stored, status="void")
+        if due_at is not None:
+            entry_id = f"{session.session_id}/{NO_ANSWER}/{expert}/{session.sequence}"
+            self.by_id[entry_id] = StoredEntry(
+                session.session_id, NO_ANSWER, session.sequence, due_at, expert=expert
+            )
+
+    async def forget_expert(self, expert: str) -> int:
+        gone = [i for i, stored in self.by_id.items() if stored.expert == expert]
+        for entry_id in gone:
+            del self.by_id[entry_id]
+        return len(gone)
 
 
 class MemoryDueTimers:
@@ -119,7 +142,15 @@ class MemoryDueTimers:
         # MongoDB gives its datetimes back in UTC: so does the twin (`due_at` is the
         # reminder event's `time`, and the bytes published must be the same).
         due_at = stored.due_at.astimezone(UTC)
-        return TimerEntry(entry_id, stored.session_id, stored.kind, stored.sequence, due_at, owner)
+        return TimerEntry(
+            entry_id,
+            stored.session_id,
+            stored.kind,
+            stored.sequence,
+            due_at,
+            owner,
+            expert=stored.expert,
+        )
 
     async def finish(self, entry: TimerEntry, end: TimerEnd) -> None:
         stored = self._claimed(entry)
@@ -214,6 +245,48 @@ class MemoryReports:
         self.by_id[report.session_id] = report
 
 
+class MemoryInvitations:
+    def __init__(self) -> None:
+        self.by_id: dict[tuple[str, str], Invitation] = {}
+
+    async def find(self, session_id: str, person: str) -> Invitation | None:
+        return self.by_id.get((session_id, person))
+
+    async def of_session(self, session_id: str) -> list[Invitation]:
+        found = [i for i in self.by_id.values() if i.session_id == session_id]
+        return sorted(found, key=lambda i: (i.invited_at, f"{i.session_id}/{i.person}"))
+
+    async def of_person(self, person: str) -> list[Invitation]:
+        found = [i for i in self.by_id.values() if i.person == person]
+        return sorted(found, key=lambda i: f"{i.session_id}/{i.person}")
+
+    async def save(self, invitation: Invitation) -> None:
+        self.by_id[(invitation.session_id, invitation.person)] = invitation
+
+    async def erase_person(self, person: str) -> int:
+        gone = [k for k, i in self.by_id.items() if i.person == person]
+        for key in gone:
+            del self.by_id[key]
+        return len(gone)
+
+
+class MemorySilentExperts:
+    """The timer's view of the invitations, on the same invitations as the unit of work's."""
+
+    def __init__(self, invitations: MemoryInvitations) -> None:
+        self._invitations = invitations
+
+    async def find(self, session_id: str, person: str) -> Invitation | None:
+        return self._invitations.by_id.get((session_id, person))
+
+    async def told(self, session_id: str, person: str, *, at: datetime) -> None:
+        invitation = self._invitations.by_id.get((session_id, person))
+        if invitation is not None and invitation.status == "invited":
+            # MongoDB gives its datetimes back in UTC: so does the twin.
+            told = replace(invitation, no_answer_at=at.astimezone(UTC))
+            self._invitations.by_id[(session_id, person)] = told
+
+
 class MemoryUnit(Unit):
     """Every repository in memory; the state lives as long as the unit."""
 
@@ -225,3 +298,4 @@ class MemoryUnit(Unit):
         self.questions = MemoryQuestions()
         self.digests = MemoryDigests()
         self.reports = MemoryReports()
+        self.invitations = MemoryInvitations()

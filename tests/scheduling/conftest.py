@@ -14,16 +14,22 @@ from services.scheduling.repository import (
     MongoDigestsToSend,
     MongoDueTimers,
     MongoSessions,
+    MongoSilentExperts,
     MongoUnit,
     create_indexes,
 )
 from services.scheduling.timer import SessionTimer
-from services.scheduling.unit import DigestsToSend, DueTimers, SessionReader
+from services.scheduling.unit import DigestsToSend, DueTimers, SessionReader, SilentExperts
 from shared.contract import CloudEvent, event_model
 from shared.kafka import Emission
 from shared.settings import Settings
 from shared.storage import Storage
-from tests.fakes.scheduling import MemoryDigestsToSend, MemoryDueTimers, MemoryUnit
+from tests.fakes.scheduling import (
+    MemoryDigestsToSend,
+    MemoryDueTimers,
+    MemorySilentExperts,
+    MemoryUnit,
+)
 from tests.harness.infra import Infra, make_settings
 from tests.harness.units import Backend, MongoBackend, backend_fixture
 from tests.scheduling.builders import WEBCONFERENCE, FakeClock, paris
@@ -84,11 +90,12 @@ async def session_timer(
 ) -> SessionTimer:
     """A session timer on the backend's storage: another instance, or the one that runs
     after a restart, when its `owner` differs."""
-    entries, sessions, digests = await timer_stores(backend)
+    entries, sessions, digests, experts = await timer_stores(backend)
     return SessionTimer(
         entries=entries,
         sessions=sessions,
         digests=digests,
+        experts=experts,
         publisher=sent,
         clock=clock,
         owner=owner,
@@ -96,7 +103,9 @@ async def session_timer(
     )
 
 
-async def timer_stores(backend: Backend) -> tuple[DueTimers, SessionReader, DigestsToSend]:
+async def timer_stores(
+    backend: Backend,
+) -> tuple[DueTimers, SessionReader, DigestsToSend, SilentExperts]:
     """The session timer's stores and session reader, on the backend's storage."""
     if isinstance(backend, MongoBackend):
         outside_transactions = Storage(backend.db)
@@ -104,10 +113,12 @@ async def timer_stores(backend: Backend) -> tuple[DueTimers, SessionReader, Dige
             MongoDueTimers(outside_transactions),
             MongoSessions(outside_transactions),
             MongoDigestsToSend(outside_transactions),
+            MongoSilentExperts(outside_transactions),
         )
     async with backend.unit() as unit:
         return (
             MemoryDueTimers(unit.timers),
             unit.sessions,
             MemoryDigestsToSend(unit.digests, unit.questions),
+            MemorySilentExperts(unit.invitations),
         )

@@ -118,3 +118,50 @@ async def erase(backend: Backend, deps: Deps, email: str) -> list[Any]:
     """person_erased for the owner of `email` (by pseudonym): the events emitted."""
     erased = event("person_erased", {"person": person_key(email)}, subject=person_key(email))
     return await backend.run(handlers.erase_person, erased, deps)
+
+
+# --- experts ------------------------------------------------------------------------------
+
+EXPERT = "Claire.Dubois@inrae-exemple.fr"
+"""An expert's address as a coordinator types it (capitals and all)."""
+
+
+def invitation(session_id: str, email: str = EXPERT, **extra: Any) -> Any:
+    """expert_invitation_requested, from the coordinators' tool."""
+    data = {
+        "session_id": session_id,
+        "email": email,
+        "first_name": "Claire",
+        "last_name": "Dubois",
+        "organisation": "INRAE",
+        "expertise": "Restauration collective",
+        "message": "Votre regard sur les marchés publics nous aiderait.",
+        **extra,
+    }
+    return event("expert_invitation_requested", data, subject=session_id)
+
+
+async def invite(
+    backend: Backend, deps: Deps, session_id: str, email: str = EXPERT, **extra: Any
+) -> list[Any]:
+    """Handle an expert_invitation_requested: the events emitted."""
+    return await backend.run(handlers.invite_expert, invitation(session_id, email, **extra), deps)
+
+
+def response(session_id: str, answer: str, email: str = EXPERT, note: str | None = None) -> Any:
+    """expert_response_submitted, as the gateway publishes it (a one-click link)."""
+    data = {"session_id": session_id, "email": email, "response": answer, "note": note}
+    return event("expert_response_submitted", data, subject=session_id)
+
+
+async def answer(
+    backend: Backend,
+    deps: Deps,
+    session_id: str,
+    reply: str,
+    email: str = EXPERT,
+    note: str | None = None,
+) -> list[Any]:
+    """Handle an expert_response_submitted: the events emitted."""
+    submitted = response(session_id, reply, email, note)
+    return await backend.run(handlers.record_expert_answer, submitted, deps)
