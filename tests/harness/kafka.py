@@ -78,6 +78,18 @@ class Publisher:
         """Redeliver exactly the same CloudEvent (same id)."""
         await self.raw(envelope["type"], json.dumps(envelope).encode(), key=envelope.get("subject"))
 
+    async def raw_many(self, messages: Iterable[tuple[str, bytes]]) -> None:
+        """Publish many bodies (type, body) in order, waiting for the broker once."""
+        futures = [
+            await self._producer.send(
+                topic_name(event_type, self.settings.kafka_topic_prefix),
+                body,
+                headers=[("content-type", CONTENT_TYPE.encode())],
+            )
+            for event_type, body in messages
+        ]
+        await asyncio.gather(*futures)
+
     async def raw(self, event_type: str, body: bytes, *, key: str | bytes | None = None) -> None:
         """Publish arbitrary bytes on an event type's topic."""
         raw_key = key.encode() if isinstance(key, str) else key
