@@ -1,8 +1,10 @@
 """Consuming a topic in batches: one transaction, one publication, one commit per batch.
 
 A handler is a plain function `verb_object(event, uow, deps) -> events`: it reads and
-writes through the unit of work's repositories and returns the events to publish. For
-each batch read from Kafka:
+writes through the unit of work's repositories and returns the events to publish. One
+consumer reads all the topics of a service (one fetch loop, one consumer group: an idle
+service costs its broker one request per poll, not one per topic). For each batch read
+from Kafka:
 
 1. records that are not valid events are dead-lettered one by one;
 2. the inbox runs every event's handler in ONE MongoDB transaction with the records of
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -48,22 +51,29 @@ class RetryLater(TransientFailure):
     """One event of a batch keeps failing: back off and redeliver the batch."""
 
 
-class BatchConsumer(Generic[EventT, UnitT, DepsT]):
-    """Processes the events of one topic for one service, a batch at a time."""
+@dataclass(frozen=True)
+class Route(Generic[UnitT, DepsT]):
+    """What a topic carries and which handler takes it."""
+
+    model: type[CloudEvent[Any]]
+    handler: Handler[Any, UnitT, DepsT]
+
+
+class BatchConsumer(Generic[UnitT, DepsT]):
+    """Processes the events of one service's topics, a batch at a time (one consumer
+    reads them all: a batch may mix topics; each partition keeps its order)."""
 
     def __init__(
         self,
         *,
-        model: type[EventT],
-        handler: Handler[EventT, UnitT, DepsT],
+        routes: Mapping[str, Route[UnitT, DepsT]],
         deps: Callable[[], DepsT],
         inbox: Callable[[], Inbox[UnitT]],
         publisher: EventPublisher,
         letters: Callable[[], DeadLetters],
         after_batch: Callable[[], Awaitable[None]],
     ) -> None:
-        self.model = model
-        self.handler = handler
+        self._routes = routes
         self._deps = deps
         self._inbox = inbox
         self._publisher = publisher
@@ -73,18 +83,23 @@ class BatchConsumer(Generic[EventT, UnitT, DepsT]):
 
     async def consume(self, msg: StreamMessage[Any]) -> None:
         """Handle one batch (FastStream acknowledges it once this returns)."""
-        records = records_of(msg)
-        inbound: list[Inbound[EventT]] = []
+        inbound: list[Inbound[CloudEvent[Any]]] = []
+        handlers: dict[int, Handler[Any, UnitT, DepsT]] = {}
         unreadable = []
-        for record in records:
-            read = read_record(record, self.model)
+        for record in records_of(msg):
+            route = self._routes[record.topic]
+            read = read_record(record, route.model)
             if isinstance(read, Inbound):
+                handlers[len(inbound)] = route.handler
                 inbound.append(read)
             else:
                 unreadable.append(self._letters().send(record, read))
         await asyncio.gather(*unreadable)  # the broker acknowledges them together
         deps = self._deps()
-        steps = [Step(item.event, partial(self._handle, item.event, deps)) for item in inbound]
+        steps = [
+            Step(item.event, partial(_handle, handlers[index], item.event, deps))
+            for index, item in enumerate(inbound)
+        ]
         outcomes = await self._process(steps, inbound)
         done = [outcome for outcome in outcomes if isinstance(outcome, Done)]
         await self._publisher.publish([output for d in done for output in d.outputs])
@@ -93,11 +108,8 @@ class BatchConsumer(Generic[EventT, UnitT, DepsT]):
                 await self._inbox().forget(finished.forget)
         await self._after_batch()
 
-    async def _handle(self, event: EventT, deps: DepsT, uow: UnitT) -> Emitted:
-        return await self.handler(event, uow, deps)
-
     async def _process(
-        self, steps: list[Step[UnitT]], inbound: Sequence[Inbound[EventT]]
+        self, steps: list[Step[UnitT]], inbound: Sequence[Inbound[CloudEvent[Any]]]
     ) -> list[Done | Refused]:
         try:
             outcomes = await self._inbox().process(steps)
@@ -129,3 +141,9 @@ class BatchConsumer(Generic[EventT, UnitT, DepsT]):
                 self._retry.succeeded(step.event.id)
                 outcomes.append(Refused(step.event, error, attempt))
         return outcomes
+
+
+async def _handle(
+    handler: Handler[Any, UnitT, DepsT], event: Any, deps: DepsT, uow: UnitT
+) -> Emitted:
+    return await handler(event, uow, deps)

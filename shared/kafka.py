@@ -53,27 +53,9 @@ def kafka_security(settings: Settings) -> BaseSecurity | None:
     return mechanism(username, password, ssl_context=context if use_ssl else None, use_ssl=use_ssl)
 
 
-class Broker(KafkaBroker):
-    """FastStream's Kafka broker, with its subscribers started together.
-
-    Each subscriber is a consumer whose start waits for its group's first assignment
-    (about half the session timeout on Tansu; `group.initial.rebalance.delay.ms`, 3 s by
-    default, on Kafka); FastStream starts them one after the other, so a service with
-    fourteen subscribers took fourteen of those waits to start. Otherwise the same steps
-    as `KafkaBroker.start`: connect, start the subscribers, then the publishers.
-    """
-
-    async def start(self) -> None:
-        await self.connect()
-        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
-        for publisher in self.publishers:
-            await publisher.start()
-        self.running = True
-
-
 def create_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
     """The broker of one service; producer idempotence is a setting (off on Tansu)."""
-    return Broker(
+    return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
         acks="all",

@@ -18,8 +18,8 @@ from faststream.specification import AsyncAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.consumer import BatchConsumer, Handler
-from shared.contract import CloudEvent
+from shared.consumer import BatchConsumer, Handler, Route
+from shared.contract import CloudEvent, topic_name
 from shared.deadletters import DeadLetters
 from shared.inbox import Inbox
 from shared.kafka import SUBSCRIBER_OPTIONS, EventPublisher, create_broker, ensure_topics
@@ -68,7 +68,12 @@ class Service(Generic[DepsT, UnitT]):
             middlewares=[dead_letter_middleware(service=name, letters=lambda: self.letters)],
         )
         self.publisher = EventPublisher(self.router, publishes, service=name)
+        # The contract as other systems read it: one channel per topic, never started.
+        self._documented = create_broker(settings, client_id=name)
+        self._documentation = KafkaRouter(prefix=settings.kafka_topic_prefix)
+        EventPublisher(self._documentation, publishes, service=name)
         self.consumes: list[str] = []
+        self._routes: dict[str, Route[UnitT, DepsT]] = {}
         self.mongo: AsyncMongoClient[Document] | None = None
         self._inbox: Inbox[UnitT] | None = None
         self._deps: DepsT | None = None
@@ -89,20 +94,31 @@ class Service(Generic[DepsT, UnitT]):
             raise RuntimeError(f"{self.name} is not started")
         return self._inbox
 
-    def consume(
-        self,
-        event: type[EventT],
-        handler: Handler[EventT, UnitT, DepsT],
-        *,
-        max_records: int = DEFAULT_BATCH,
-    ) -> BatchConsumer[EventT, UnitT, DepsT]:
-        """Consume an event type's topic in batches with `handler(event, uow, deps)`.
+    def consume(self, event: type[EventT], handler: Handler[EventT, UnitT, DepsT]) -> None:
+        """Handle an event type's topic with `handler(event, uow, deps)`, in batches.
 
         The handler's docstring describes the subscription in the AsyncAPI document.
         """
-        consumer: BatchConsumer[EventT, UnitT, DepsT] = BatchConsumer(
-            model=event,
-            handler=handler,
+        topic = topic_name(event.event_type, self.settings.kafka_topic_prefix)
+        self._routes[topic] = Route(event, handler)
+        self.consumes.append(event.event_type)
+
+        async def on_event(events: Any, msg: Any) -> None:
+            """Documentation only: the service's one consumer handles every topic."""
+
+        # FastStream documents a subscriber's payload from its annotations: the event's
+        # model (the consumer reads the records itself, both CloudEvents content modes).
+        on_event.__annotations__ = {"events": list[event], "msg": KafkaMessage, "return": None}  # type: ignore[valid-type]
+        on_event.__name__ = f"on_{event.event_type}"
+        on_event.__doc__ = _summary(handler.__doc__)
+        self._documentation.subscriber(
+            event.event_type, title=f"{event.event_type}:{self.name}", batch=True
+        )(on_event)
+
+    def _subscribe(self, *, max_records: int = DEFAULT_BATCH) -> None:
+        """The service's one consumer, over every topic it handles."""
+        consumer: BatchConsumer[UnitT, DepsT] = BatchConsumer(
+            routes=self._routes,
             deps=lambda: self.deps,
             inbox=lambda: self.inbox,
             publisher=self.publisher,
@@ -110,20 +126,12 @@ class Service(Generic[DepsT, UnitT]):
             after_batch=self._run_after_batch,
         )
 
-        async def on_event(events: Any, msg: Any) -> None:
+        async def on_batch(events: list[Any], msg: KafkaMessage) -> None:
             await consumer.consume(msg)
 
-        # FastStream documents a subscriber's payload from its annotations: the event's
-        # model, although the records are read by the consumer itself (both CloudEvents
-        # content modes) and FastStream's decoder hands it nothing to validate.
-        on_event.__annotations__ = {"events": list[event], "msg": KafkaMessage, "return": None}  # type: ignore[valid-type]
-        on_event.__name__ = f"on_{event.event_type}"
-        on_event.__doc__ = _summary(handler.__doc__)
-        self.consumes.append(event.event_type)
         self.router.subscriber(
-            event.event_type,
-            group_id=f"{self.settings.consumer_group(self.name)}.{event.event_type}",
-            title=f"{event.event_type}:{self.name}",
+            *self.consumes,
+            group_id=self.settings.consumer_group(self.name),
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 4),
             batch=True,
@@ -131,9 +139,9 @@ class Service(Generic[DepsT, UnitT]):
             batch_timeout_ms=BATCH_WAIT_MS,
             decoder=_nothing_to_decode,
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            include_in_schema=False,
             **SUBSCRIBER_OPTIONS,
-        )(on_event)
-        return consumer
+        )(on_batch)
 
     def background(self, task: Callable[[DepsT], Awaitable[None]]) -> None:
         """Run `task(deps)` for the life of the service (e.g. the reminder timer)."""
@@ -150,7 +158,10 @@ class Service(Generic[DepsT, UnitT]):
 
     def create_app(self, setup: Setup[DepsT, UnitT]) -> AsgiFastStream:
         """The FastStream application: the lifespan is this service's composition root."""
+        if self.consumes:
+            self._subscribe()
         self.broker.include_router(self.router)
+        self._documented.include_router(self._documentation)
 
         @asynccontextmanager
         async def lifespan() -> AsyncIterator[None]:
@@ -187,7 +198,7 @@ class Service(Generic[DepsT, UnitT]):
     def specification(self) -> AsyncAPI:
         """The AsyncAPI description of this service."""
         return AsyncAPI(
-            self.broker,
+            self._documented,
             title=f"Cap Rural PAT platform: {self.name} service",
             version=API_VERSION,
             description=self.description,

@@ -400,6 +400,8 @@ def _parent(document: Any, path: tuple[Any, ...]) -> Any:
 
 
 FIXED_ATTRIBUTES = frozenset({"specversion", "type", "datacontenttype"})
+BREAKING = ("drop", "wrong_type", "huge", "nest")
+"""Mutations that usually break the contract (a field gone, a wrong type, too long)."""
 MUTATIONS = (
     # Mutations that keep the shape (hostile text in a text field, odd dates) are drawn
     # more often: the contract accepts many of them, and the services must cope.
@@ -409,12 +411,18 @@ MUTATIONS = (
 
 
 @st.composite
-def mutated(draw: st.DrawFn, event_type: str, mark: str, topic_id: str) -> tuple[Any, str]:
+def mutated(
+    draw: st.DrawFn,
+    event_type: str,
+    mark: str,
+    topic_id: str,
+    kinds: tuple[str, ...] = MUTATIONS,
+) -> tuple[Any, str]:
     """A valid event of the type, then one or two mutations; (document, description)."""
     document: Any = envelope(event_type, template(event_type, mark, topic_id=topic_id))
     notes = []
     for _ in range(draw(st.integers(1, 2))):
-        kind = draw(st.sampled_from(MUTATIONS))
+        kind = draw(st.sampled_from(kinds))
         paths = _paths(document)
         if kind in {"hostile", "text"}:
             # Not the envelope's fixed values: other mutations break those.
@@ -507,14 +515,20 @@ INTERNAL_TYPES = tuple(sorted(set(CONSUMERS) - set(INBOUND_TYPES)))
 
 
 @st.composite
-def hostile(draw: st.DrawFn, mark: str, topic_id: str, types: tuple[str, ...]) -> Fuzzed:
+def hostile(
+    draw: st.DrawFn,
+    mark: str,
+    topic_id: str,
+    types: tuple[str, ...],
+    kinds: tuple[str, ...] = MUTATIONS,
+) -> Fuzzed:
     """One hostile message for one of the topics `types`."""
     event_type = draw(st.sampled_from(types))
     if draw(st.integers(0, 4)) == 0:
         body = draw(GARBAGE)
         how = "garbage"
     else:
-        document, how = draw(mutated(event_type, mark, topic_id))
+        document, how = draw(mutated(event_type, mark, topic_id, kinds))
         # ensure_ascii keeps lone surrogates as \\ud800 escapes: valid JSON text.
         body = json.dumps(document, ensure_ascii=draw(st.booleans())).encode(
             "utf-8", "surrogatepass"
@@ -527,23 +541,32 @@ MAX_MESSAGE_BYTES = 900_000
 
 
 def draw_messages(
-    count: int, *, mark: str, topic_id: str, types: tuple[str, ...] = INBOUND_TYPES
+    count: int,
+    *,
+    mark: str,
+    topic_id: str,
+    types: tuple[str, ...] = INBOUND_TYPES,
+    refused_only: bool = False,
 ) -> list[Fuzzed]:
     """`count` hostile messages on the topics `types`, the same shapes on every run
-    (derandomized)."""
+    (derandomized); `refused_only`: only messages the contract refuses (garbage, broken
+    fields), drawn more (the others are dropped) until `count` are kept."""
     drawn: list[Fuzzed] = []
 
     @settings(
-        max_examples=count,
+        max_examples=count * 2 if refused_only else count,
         derandomize=True,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(hostile(mark, topic_id, types))
+    @given(hostile(mark, topic_id, types, BREAKING if refused_only else MUTATIONS))
     def collect(message: Fuzzed) -> None:
-        if len(message.body) <= MAX_MESSAGE_BYTES:  # beyond, no producer can publish it
-            drawn.append(message)
+        if len(message.body) > MAX_MESSAGE_BYTES:  # beyond, no producer can publish it
+            return
+        if refused_only and (message.valid or len(drawn) >= count):
+            return
+        drawn.append(message)
 
     collect()
     return drawn

@@ -3,44 +3,14 @@ what the workaround relies on (then: review the workaround, keep or drop it)."""
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import textwrap
 from dataclasses import dataclass
 from typing import Any
-
-from faststream._internal.broker.broker import BrokerUsecase
-from faststream.kafka import KafkaBroker
 
 from shared.contract.programme import TopicCommented
 from shared.service import Service, asyncapi_document
 from shared.settings import Settings
 from shared.storage import Storage
 from shared.unit_of_work import MongoProcessedEvents, UnitOfWork
-
-# `shared.kafka.Broker.start` repeats these two methods, with the subscribers started
-# together instead of one after the other. Their source, as reviewed (FastStream 0.7.8).
-REVIEWED_START = {
-    "KafkaBroker.start": "4fd16a8cc2dc51879bea078bd35b22a77dff9b9b",
-    "BrokerUsecase.start": "c420507e03bebe1f30a4baeae5eeb7ec0431fd27",
-}
-
-
-def fingerprint(method: Any) -> str:
-    source = textwrap.dedent(inspect.getsource(method))
-    return hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
-
-
-def test_faststream_starts_a_broker_as_the_override_repeats_it():
-    current = {
-        "KafkaBroker.start": fingerprint(KafkaBroker.start),
-        "BrokerUsecase.start": fingerprint(BrokerUsecase.start),
-    }
-    assert current == REVIEWED_START, (
-        "FastStream's broker start changed: compare it with shared.kafka.Broker.start "
-        "(connect, start every subscriber, start the publishers, running = True), then "
-        "update REVIEWED_START"
-    )
 
 
 @dataclass(frozen=True)
@@ -57,13 +27,17 @@ async def note_comment(event: TopicCommented, uow: ToyUnit, deps: Deps) -> None:
     """Keep a comment."""
 
 
+async def setup(svc: Service[Deps, ToyUnit], db: Any) -> Deps:
+    return Deps()
+
+
 def toy_service() -> Service[Deps, ToyUnit]:
     settings = Settings(kafka_bootstrap_servers="kafka:9092")
     service: Service[Deps, ToyUnit] = Service(
         "toy", settings, description="Toy.", publishes=[], unit=ToyUnit
     )
     service.consume(TopicCommented, note_comment)
-    service.broker.include_router(service.router)
+    service.create_app(setup)
     return service
 
 
