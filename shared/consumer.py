@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -35,7 +36,9 @@ from shared.deadletters import DeadLetters
 from shared.errors import TransientFailure, describe, is_poison, is_transient
 from shared.inbox import Done, Emitted, Inbox, Refused, Step
 from shared.kafka import EventPublisher
+from shared.metrics import Metrics
 from shared.middleware import MAX_UNEXPECTED_ATTEMPTS, RetryPolicy, records_of
+from shared.telemetry import Tracing, stamped
 from shared.unit_of_work import UnitOfWork
 from shared.wire import Inbound, read_record
 
@@ -72,6 +75,9 @@ class BatchConsumer(Generic[UnitT, DepsT]):
         publisher: EventPublisher,
         letters: Callable[[], DeadLetters],
         after_batch: Callable[[], Awaitable[None]],
+        metrics: Metrics,
+        tracing: Tracing,
+        service: str,
     ) -> None:
         self._routes = routes
         self._deps = deps
@@ -80,6 +86,9 @@ class BatchConsumer(Generic[UnitT, DepsT]):
         self._letters = letters
         self._after_batch = after_batch
         self._retry = RetryPolicy()
+        self._metrics = metrics
+        self._tracing = tracing
+        self._service = service
 
     async def consume(self, msg: StreamMessage[Any]) -> None:
         """Handle one batch (FastStream acknowledges it once this returns)."""
@@ -94,13 +103,18 @@ class BatchConsumer(Generic[UnitT, DepsT]):
                 inbound.append(read)
             else:
                 unreadable.append(self._letters().send(record, read))
+                self._metrics.consumed.labels(record.topic, "dead_lettered").inc()
         await asyncio.gather(*unreadable)  # the broker acknowledges them together
         deps = self._deps()
         steps = [
-            Step(item.event, partial(_handle, handlers[index], item.event, deps))
+            Step(item.event, partial(self._handle, handlers[index], item.event, deps))
             for index, item in enumerate(inbound)
         ]
         outcomes = await self._process(steps, inbound)
+        topics = {item.event.id: item.record.topic for item in inbound}
+        for outcome in outcomes:
+            handled = "handled" if isinstance(outcome, Done) else "dead_lettered"
+            self._metrics.consumed.labels(topics[outcome.event.id], handled).inc()
         done = [outcome for outcome in outcomes if isinstance(outcome, Done)]
         await self._publisher.publish([output for d in done for output in d.outputs])
         for finished in done:
@@ -142,8 +156,15 @@ class BatchConsumer(Generic[UnitT, DepsT]):
                 outcomes.append(Refused(step.event, error, attempt))
         return outcomes
 
-
-async def _handle(
-    handler: Handler[Any, UnitT, DepsT], event: Any, deps: DepsT, uow: UnitT
-) -> Emitted:
-    return await handler(event, uow, deps)
+    async def _handle(
+        self, handler: Handler[Any, UnitT, DepsT], event: Any, deps: DepsT, uow: UnitT
+    ) -> Emitted:
+        """One attempt of one event's handler, timed, in its own span (the events it
+        emits carry the span's context)."""
+        started = time.perf_counter()
+        try:
+            with self._tracing.handling(event, service=self._service):
+                return stamped(await handler(event, uow, deps))
+        finally:
+            duration = time.perf_counter() - started
+            self._metrics.handler_duration.labels(event.type).observe(duration)

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
+from prometheus_client import Counter
 
 from shared.contract import EVENTS, dlq_topic_name, topic_name
 from shared.errors import describe, is_poison
@@ -30,9 +31,12 @@ Position = tuple[str, int, int]
 class DeadLetters:
     """Publishes records, unchanged, to their `<topic>.dlq`, each position once."""
 
-    def __init__(self, broker: KafkaBroker, *, service: str) -> None:
+    def __init__(
+        self, broker: KafkaBroker, *, service: str, counter: Counter | None = None
+    ) -> None:
         self._broker = broker
         self._service = service
+        self._counter = counter
         self._sent: dict[Position, None] = {}
 
     async def send(
@@ -60,6 +64,8 @@ class DeadLetters:
             record.value or b"", topic=dlq_topic_name(record.topic), key=record.key, headers=headers
         )
         self._sent[position] = None
+        if self._counter is not None:
+            self._counter.labels(record.topic, headers["x-dlq-reason"]).inc()
         if len(self._sent) > _REMEMBERED:
             self._sent.pop(next(iter(self._sent)))
         logger.warning(

@@ -16,6 +16,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from prometheus_client import Counter
 
 from shared.contract import CONTENT_TYPE, CloudEvent, dlq_topic_name, topic_name
 from shared.settings import Settings
@@ -53,10 +54,14 @@ def kafka_security(settings: Settings) -> BaseSecurity | None:
     return mechanism(username, password, ssl_context=context if use_ssl else None, use_ssl=use_ssl)
 
 
-def create_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
-    """The broker of one service; producer idempotence is a setting (off on Tansu)."""
+def create_broker(
+    settings: Settings, *, client_id: str, middlewares: Sequence[Any] = ()
+) -> KafkaBroker:
+    """The broker of one service; producer idempotence is a setting (off on Tansu).
+    `middlewares` see every record consumed and published (metrics, traces)."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        middlewares=tuple(middlewares),
         client_id=client_id,
         acks="all",
         enable_idempotence=settings.kafka_enable_idempotence,
@@ -154,7 +159,9 @@ class EventPublisher:
         events: Sequence[type[CloudEvent[Any]]],
         *,
         service: str,
+        published: Counter | None = None,
     ) -> None:
+        self._published = published
         self._publishers: dict[str, DefaultPublisher] = {
             event.event_type: router.publisher(
                 event.event_type,
@@ -185,6 +192,9 @@ class EventPublisher:
             )
         if futures:
             await asyncio.gather(*futures)
+        if self._published is not None:
+            for emission in emissions:
+                self._published.labels(emission.event_type).inc()
 
 
 def _describe(event: type[CloudEvent[Any]]) -> str:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qs
 
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.response import JSONResponse
@@ -24,10 +25,13 @@ from shared.deadletters import DeadLetters
 from shared.inbox import Inbox
 from shared.kafka import SUBSCRIBER_OPTIONS, EventPublisher, create_broker, ensure_topics
 from shared.logs import configure_logging
+from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from shared.metrics import Metrics
 from shared.middleware import dead_letter_middleware
-from shared.mongo import Document, create_client, ping, service_database
+from shared.mongo import Database, Document, create_client, ping, service_database
 from shared.settings import Settings
 from shared.storage import Storage
+from shared.telemetry import Tracing
 from shared.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,8 @@ EventT = TypeVar("EventT", bound=CloudEvent[Any])
 DEFAULT_BATCH = 200
 BATCH_WAIT_MS = 20
 Setup = Callable[["Service[DepsT, UnitT]", AsyncDatabase[Document]], Awaitable[DepsT]]
+View = Callable[[Storage, dict[str, str]], Awaitable[dict[str, Any]]]
+"""A read-only JSON view of a service's data (counts, never names or addresses)."""
 
 
 class Service(Generic[DepsT, UnitT]):
@@ -61,13 +67,23 @@ class Service(Generic[DepsT, UnitT]):
         self.settings = settings
         self.description = description
         self.open_unit = unit
-        self.broker: KafkaBroker = create_broker(settings, client_id=name)
-        self.letters = DeadLetters(self.broker, service=name)
+        self.metrics = Metrics(service=name)
+        self.tracing = Tracing(settings, service=name)
+        self.broker: KafkaBroker = create_broker(
+            settings,
+            client_id=name,
+            middlewares=[
+                m for m in (self.tracing.middleware(), self.metrics.middleware) if m is not None
+            ],
+        )
+        self.letters = DeadLetters(self.broker, service=name, counter=self.metrics.dead_letters)
         self.router = KafkaRouter(
             prefix=settings.kafka_topic_prefix,
             middlewares=[dead_letter_middleware(service=name, letters=lambda: self.letters)],
         )
-        self.publisher = EventPublisher(self.router, publishes, service=name)
+        self.publisher = EventPublisher(
+            self.router, publishes, service=name, published=self.metrics.published
+        )
         # The contract as other systems read it: one channel per topic, never started.
         self._documented = create_broker(settings, client_id=name)
         self._documentation = KafkaRouter(prefix=settings.kafka_topic_prefix)
@@ -79,6 +95,9 @@ class Service(Generic[DepsT, UnitT]):
         self._deps: DepsT | None = None
         self._background: list[Callable[[DepsT], Awaitable[None]]] = []
         self._after_batch: list[Callable[[DepsT], None]] = []
+        self._exposed: list[tuple[str, str, View]] = []
+        self._status: list[View] = []
+        self.database: Database | None = None
 
     @property
     def deps(self) -> DepsT:
@@ -124,6 +143,9 @@ class Service(Generic[DepsT, UnitT]):
             publisher=self.publisher,
             letters=lambda: self.letters,
             after_batch=self._run_after_batch,
+            metrics=self.metrics,
+            tracing=self.tracing,
+            service=self.name,
         )
 
         async def on_batch(events: list[Any], msg: KafkaMessage) -> None:
@@ -147,6 +169,29 @@ class Service(Generic[DepsT, UnitT]):
         """Run `task(deps)` for the life of the service (e.g. the reminder timer)."""
         self._background.append(task)
 
+    def expose(self, path: str, view: View, *, description: str) -> None:
+        """Serve `view(storage, query)` as read-only JSON on the service's HTTP port (what
+        operators and the activity report read: each service stays the only reader of
+        its database). `query` holds the URL's parameters; a ValueError is a 400."""
+        self._exposed.append((path, description, view))
+
+    def add_status(self, view: View) -> None:
+        """Add `view(storage, {})` to what /status answers (what `caprural status` shows
+        of this service besides its consumer group and topics)."""
+        self._status.append(view)
+
+    async def status(self) -> dict[str, Any]:
+        """This service's /status: its consumer group, its topics, and its own figures."""
+        body: dict[str, Any] = {
+            "service": self.name,
+            "consumer_group": self.settings.consumer_group(self.name),
+            "topics": [topic_name(t, self.settings.kafka_topic_prefix) for t in self.consumes],
+        }
+        if self.database is not None:
+            for view in self._status:
+                body.update(await view(Storage(self.database), {}))
+        return body
+
     def after_batch(self, hook: Callable[[DepsT], None]) -> None:
         """Call `hook(deps)` once each batch is committed and published (e.g. wake the
         sender up)."""
@@ -169,6 +214,7 @@ class Service(Generic[DepsT, UnitT]):
             self.mongo = create_client(self.settings, app_name=self.name)
             try:
                 db = service_database(self.mongo, self.settings, self.name)
+                self.database = db
                 self._inbox = Inbox(self.mongo, db, self.open_unit)
                 await self._inbox.create_indexes()
                 self._deps = await setup(self, db)
@@ -182,6 +228,7 @@ class Service(Generic[DepsT, UnitT]):
                     await asyncio.gather(*tasks, return_exceptions=True)
             finally:
                 await self.mongo.close()
+                self.tracing.shutdown()
 
         return AsgiFastStream(
             self.broker,
@@ -190,6 +237,12 @@ class Service(Generic[DepsT, UnitT]):
                 ("/health", self._liveness()),
                 ("/ready", self._readiness()),
                 ("/docs/asyncapi.json", self._asyncapi()),
+                ("/metrics", self._metrics()),
+                ("/status", self._status_route()),
+                *[
+                    (path, self._view(view, description))
+                    for path, description, view in self._exposed
+                ],
             ],
             specification=self.specification(),
             logger=logging.getLogger(f"caprural.{self.name}"),
@@ -204,6 +257,36 @@ class Service(Generic[DepsT, UnitT]):
             description=self.description,
             schema_version="3.0.0",
         )
+
+    def _view(self, view: View, description: str) -> Any:
+        @get(description=description, include_in_schema=False)
+        async def serve(scope: Scope) -> AsgiResponse:
+            if self.database is None:
+                return JSONResponse({"error": "not started"}, status_code=503)
+            raw = scope.get("query_string", b"").decode()
+            query = {name: values[-1] for name, values in parse_qs(raw).items()}
+            try:
+                body = await view(Storage(self.database), query)
+            except ValueError as error:
+                return JSONResponse({"error": str(error)}, status_code=400)
+            return JSONResponse(body)
+
+        return serve
+
+    def _status_route(self) -> Any:
+        @get(description="What `caprural status` reads (JSON).", include_in_schema=False)
+        async def status(scope: Scope) -> AsgiResponse:
+            return JSONResponse(await self.status())
+
+        return status
+
+    def _metrics(self) -> Any:
+        @get(description="Prometheus metrics (text format).", include_in_schema=False)
+        async def metrics(scope: Scope) -> AsgiResponse:
+            body = await self.metrics.exposition()
+            return AsgiResponse(body, 200, headers={"content-type": METRICS_CONTENT_TYPE})
+
+        return metrics
 
     def _asyncapi(self) -> Any:
         @get(description="This service's AsyncAPI document (JSON).", include_in_schema=False)

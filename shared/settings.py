@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     health_port: int | None = Field(default=None, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # Traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); none when
+    # unset. The exporter reads the other standard OTEL_* variables itself.
+    otel_exporter_otlp_endpoint: str | None = Field(default=None, pattern=r"^(https?://\S+)?$")
 
     @classmethod
     def settings_customise_sources(

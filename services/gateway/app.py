@@ -46,6 +46,7 @@ from shared.contract.registration import (
     SessionSignupRequested,
 )
 from shared.contract.scheduling import SessionCancelled, SessionRescheduled, SessionScheduled
+from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from shared.mongo import Database, ping
 from shared.service import Service, asyncapi_document
 from shared.settings import Settings
@@ -120,6 +121,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def asyncapi() -> Response:
         """This service's AsyncAPI document (JSON)."""
         return JSONResponse(asyncapi_document(service.specification()))
+
+    @app.get("/status", include_in_schema=False)
+    async def status() -> Response:
+        """What `caprural status` reads (JSON): for the operator's network only."""
+        return JSONResponse(await service.status())
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics (text format): for the operator's network only."""
+        body = await service.metrics.exposition()
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
 
     return app
 

@@ -22,15 +22,17 @@ from typing import get_args
 
 from faststream.asgi import AsgiFastStream
 
-from services.notifications import cycle, experts, handlers
+from services.notifications import cycle, experts, handlers, report
 from services.notifications.deliveries import MongoDeliveries
 from services.notifications.domain import RetryPolicy
 from services.notifications.emails import Composer
 from services.notifications.emails.rendering import Renderer
 from services.notifications.handlers import Deps
+from services.notifications.metrics import DeliveryMetrics
 from services.notifications.recipients import MongoRecipients
 from services.notifications.repository import MongoUnit, create_indexes
 from services.notifications.sender import Sender
+from services.notifications.status import status_view
 from services.notifications.unit import Unit
 from shared.clock import Clock, system_clock
 from shared.contract.cycle import (
@@ -157,9 +159,12 @@ def create_app(
             clock=now,
         )
         outside = Storage(db)  # the sender works outside transactions
+        store = MongoDeliveries(outside, chunk=config.delivery_batch_size)
+        metrics = DeliveryMetrics(svc.metrics.registry)
+        svc.metrics.on_scrape(lambda: metrics.refresh(store, now))
         senders.append(
             Sender(
-                store=MongoDeliveries(outside, chunk=config.delivery_batch_size),
+                store=store,
                 sessions=MongoRecipients(outside),
                 composer=Composer(
                     mail_from=config.mail_from, clock=now, links=links, renderer=renderer
@@ -169,6 +174,8 @@ def create_app(
                 clock=now,
                 retry=policy,
                 lease=lease,
+                metrics=metrics,
+                tracing=svc.tracing,
             )
         )
         return Deps(
@@ -182,5 +189,7 @@ def create_app(
         await senders[-1].run(deps.wake)
 
     service.background(send_deliveries)
+    service.add_status(status_view(now))
     service.after_batch(lambda deps: deps.wake.set())
+    service.expose("/report", report.activity, description="The year's emails, by kind.")
     return service.create_app(setup)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from services.notifications.recipients import without_author
 from services.notifications.records import Content, Delivery, Dispatch
 from shared.mongo import Document
 from shared.storage import Storage
+from shared.telemetry import current_traceparent
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ERASED = "erased"
@@ -281,6 +283,34 @@ class MongoDeliveries:
             await self.scrub(delivery)
         return len(settled)
 
+    async def census(self) -> Census:
+        """How many deliveries are in each status, and when the oldest pending one was
+        planned (what operators watch: one aggregation)."""
+        counts: dict[str, int] = {}
+        oldest: datetime | None = None
+        pipeline: list[Document] = [
+            {
+                "$group": {
+                    "_id": "$status",
+                    "count": {"$sum": 1},
+                    "oldest": {"$min": "$created_at"},
+                }
+            }
+        ]
+        async for row in await self._deliveries.aggregate(pipeline):
+            counts[str(row["_id"])] = int(row["count"])
+            if row["_id"] == "pending":
+                oldest = row["oldest"]
+        return Census(counts, oldest)
+
+
+@dataclass(frozen=True)
+class Census:
+    """Deliveries by status, and when the oldest pending one was planned."""
+
+    counts: dict[str, int]
+    oldest_pending: datetime | None
+
 
 def next_chunk(batch: str) -> str | None:
     """The chunk after `batch` in its dispatch, unless it is time to look elsewhere."""
@@ -312,6 +342,8 @@ def delivery_documents(
         "keys": sorted(set(dispatch.personal_keys)),  # pseudonyms
         "created_at": now,
     }
+    if trace := current_traceparent():  # tracing on: the SMTP sends join the cause's trace
+        content["traceparent"] = trace
     deliveries = []
     for index, recipient in enumerate(_unique(dispatch.recipients)):
         problem = address_problem(recipient.email)
@@ -388,6 +420,7 @@ def content_of(doc: Document) -> Content:
         data=doc["data"],
         session=doc.get("session"),
         places=doc.get("places"),
+        traceparent=doc.get("traceparent"),
     )
 
 

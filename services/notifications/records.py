@@ -119,6 +119,8 @@ class Content:
     data: dict[str, Any]
     session: dict[str, Any] | None = None
     places: int | None = None
+    traceparent: str | None = None
+    """The trace context of the cause's handling (tracing on): the sends join it."""
 
 
 @dataclass(frozen=True)

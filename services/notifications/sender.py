@@ -33,12 +33,14 @@ from services.notifications.domain import Outcome, Refused, RetryPolicy, Sent, S
 from services.notifications.emails import Composer
 from services.notifications.emails.mime import sender_address
 from services.notifications.events import announcement
+from services.notifications.metrics import DeliveryMetrics
 from services.notifications.recipients import MongoRecipients
 from services.notifications.records import Delivery
 from services.notifications.smtp import SmtpClient
 from shared.clock import Clock
 from shared.kafka import Emission, EventPublisher
 from shared.settings import Settings
+from shared.telemetry import Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +66,12 @@ class Sender:
         clock: Clock,
         retry: RetryPolicy,
         lease: timedelta,
+        metrics: DeliveryMetrics,
+        tracing: Tracing,
     ) -> None:
         self.repo = store
+        self.metrics = metrics
+        self.tracing = tracing
         self.sessions = sessions
         self.publisher = publisher
         self.settings = settings
@@ -152,10 +158,9 @@ class Sender:
                     sent = Sent(done["sent_at"])
                     outcomes.append((delivery, self._fields(delivery, sent, done["subject"])))
                     continue
+                content = contents.get(delivery.content_id)
                 message, subject = self.composer.compose(
-                    delivery,
-                    contents.get(delivery.content_id),
-                    sessions.get(delivery.session_id or ""),
+                    delivery, content, sessions.get(delivery.session_id or "")
                 )
                 if not isinstance(message, bytes):
                     outcomes.append((delivery, self._fields(delivery, message, subject)))
@@ -164,7 +169,8 @@ class Sender:
                 # The previous acceptance goes on record while this envelope is
                 # accepted, and before this message is handed over.
                 previous, receipt = receipt, None
-                outcome = await self._send(delivery, message, subject, previous)
+                trace = content.traceparent if content else None
+                outcome = await self._send(delivery, message, subject, previous, trace)
                 if isinstance(outcome, Sent):
                     receipt = asyncio.ensure_future(
                         self.repo.receipt(delivery, at=outcome.at, subject=subject)
@@ -183,23 +189,29 @@ class Sender:
         message: bytes,
         subject: str,
         previous: asyncio.Future[None] | None = None,
+        trace: str | None = None,
     ) -> Outcome:
         """One message; a stop waits for the relay's answer instead of losing it."""
-        sending = asyncio.ensure_future(
-            self.mailer.send(
-                message,
-                sender=self._envelope_from,
-                recipient=delivery.recipient_address,
-                before_data=previous,
+        started = time.perf_counter()
+        with self.tracing.sending(trace, kind=delivery.kind):
+            sending = asyncio.ensure_future(
+                self.mailer.send(
+                    message,
+                    sender=self._envelope_from,
+                    recipient=delivery.recipient_address,
+                    before_data=previous,
+                )
             )
-        )
-        try:
-            return await asyncio.shield(sending)
-        except asyncio.CancelledError:
-            await asyncio.wait({sending}, timeout=self.settings.smtp_timeout_seconds * 2)
-            if sending.done() and not sending.cancelled() and sending.exception() is None:
-                self._late = (delivery, self._fields(delivery, sending.result(), subject))
-            raise
+            try:
+                outcome = await asyncio.shield(sending)
+            except asyncio.CancelledError:
+                await asyncio.wait({sending}, timeout=self.settings.smtp_timeout_seconds * 2)
+                if sending.done() and not sending.cancelled() and sending.exception() is None:
+                    self._late = (delivery, self._fields(delivery, sending.result(), subject))
+                raise
+        label = {Sent: "sent", Refused: "refused"}.get(type(outcome), "failed")
+        self.metrics.smtp_send.labels(label).observe(time.perf_counter() - started)
+        return outcome
 
     def _fields(
         self, delivery: Delivery, outcome: Outcome | Skipped, subject: str | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
 
-from services.programme import handlers
+from services.programme import handlers, report
 from services.programme.handlers import Deps
 from services.programme.repository import MongoUnit, create_indexes
 from services.programme.unit import Unit
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(MemberLeft, handlers.record_departure)
     service.consume(MemberErased, handlers.erase_member)
     service.consume(PersonErased, handlers.erase_person)
+    service.expose("/report", report.activity, description="The year's programme and its vote.")
 
     async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
 
-from services.registration import cycle, handlers
+from services.registration import cycle, handlers, report
 from services.registration.handlers import Deps
 from services.registration.repository import MongoUnit, create_indexes
+from services.registration.status import status_view
 from services.registration.unit import Unit
 from shared.clock import Clock, system_clock
 from shared.contract.cycle import (
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     service.consume(SessionQuestionSubmitted, cycle.accept_question)
     service.consume(AttendanceRecorded, cycle.record_attendance)
     service.consume(FeedbackSubmitted, cycle.record_feedback)
+    service.expose("/report", report.activity, description="The year's members and sessions.")
+    service.add_status(status_view(clock or system_clock, service.settings.session_capacity))
 
     async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)

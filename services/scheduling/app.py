@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from faststream.asgi import AsgiFastStream
 
-from services.scheduling import handlers
+from services.scheduling import handlers, report
 from services.scheduling.handlers import Deps
 from services.scheduling.repository import (
     MongoDigestsToSend,
@@ -103,6 +103,7 @@ def create_app(
     service.consume(ExpertResponseSubmitted, handlers.record_expert_answer)
     service.consume(PersonErased, handlers.erase_person)
     service.background(lambda deps: run_timer(deps.timer))
+    service.expose("/report", report.activity, description="The year's sessions, as counts.")
 
     async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:
         await create_indexes(db)

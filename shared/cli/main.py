@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from shared.cli import report
 from shared.contract import EVENTS
 from shared.deadletters import REPLAY_GROUP, read_dead_letters, replay
 from shared.errors import readable
@@ -104,6 +105,21 @@ def _dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from shared.cli.status import gather, render
+    from shared.endpoints import local_urls, parse_urls
+
+    settings = Settings()
+    try:
+        urls = {**local_urls(settings), **parse_urls(args.url or [])}
+    except ValueError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    status = asyncio.run(gather(settings, urls))
+    print(render(status))
+    return 0 if status.healthy else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="caprural", description=__doc__)
@@ -152,6 +168,19 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--type", action="append", help="event type (repeatable); default all")
     dlq.add_argument("--pending", action="store_true", help="list only what was not replayed yet")
     dlq.set_defaults(func=_dlq)
+
+    report.add_command(commands)
+
+    status = commands.add_parser(
+        "status", help="services, consumer lag, dead letters, deliveries, upcoming sessions"
+    )
+    status.add_argument(
+        "--url",
+        action="append",
+        metavar="SERVICE=URL",
+        help="where a service answers (repeatable); default this machine's ports",
+    )
+    status.set_defaults(func=_status)
     return parser
 
 

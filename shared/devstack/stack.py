@@ -155,6 +155,7 @@ def _passthrough() -> dict[str, str]:
         "LOG_LEVEL",
         "LOG_FORMAT",
         "MONGODB_DATABASE_PREFIX",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     )
     return {name: os.environ[name] for name in names if name in os.environ}
 
@@ -170,7 +171,7 @@ def _print_banner(options: StackOptions, logs: Path) -> None:
         *[
             (
                 f"service {name}",
-                f"http://127.0.0.1:{options.health_port(name)}/ready  /health  /docs/asyncapi.json",
+                f"http://127.0.0.1:{options.health_port(name)}/ready  /metrics  /status",
             )
             for name in SERVICES
             if name != "gateway"
@@ -183,4 +184,5 @@ def _print_banner(options: StackOptions, logs: Path) -> None:
         print(f"  {name:<22} {where}")
     print("Publish an event: caprural publish registration_requested \\")
     print("  @examples/registration_requested.json")
+    print("See it all: caprural status; the year's report: caprural report --out var/report")
     print("Ctrl-C stops everything.\n", flush=True)

@@ -19,6 +19,7 @@ from shared.settings import SERVICES, Settings
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = set(SERVICES)
 INFRA = {"kafka", "mongodb", "mailpit"}
+MONITORING = {"prometheus"}  # profile `monitoring` (docker-compose 1.x lists it anyway)
 REQUIRED = {
     "KAFKA_BOOTSTRAP_SERVERS",
     "MONGODB_URL",
@@ -52,7 +53,7 @@ def variable(name: str) -> str:
 
 
 def test_compose_runs_the_infrastructure_and_the_five_services(compose):
-    assert set(compose["services"]) == APP_SERVICES | INFRA | {"topics"}
+    assert set(compose["services"]) - MONITORING == APP_SERVICES | INFRA | {"topics"}
     assert compose["services"]["kafka"]["image"].startswith("apache/kafka:")
     assert compose["services"]["mongodb"]["image"].startswith("mongo:")
     assert "--replSet" in compose["services"]["mongodb"]["command"]
@@ -62,7 +63,7 @@ def test_compose_runs_the_infrastructure_and_the_five_services(compose):
 def test_every_service_command_exists_in_the_code(compose):
     parser_commands = command_names()
     for name, service in compose["services"].items():
-        if name in INFRA:
+        if name in INFRA | MONITORING:
             continue
         command = service["command"]
         assert command[:2] == ["python", "-m"], name
@@ -168,3 +169,55 @@ def test_the_env_example_documents_every_variable():
         if re.match(r"^[A-Z_]+=", line):
             assert variable(line.split("=")[0]) in setting_names(), line
             assert lines[index - 1].startswith("#"), f"undocumented: {line}"
+
+
+def test_the_monitoring_profile_scrapes_every_service_and_its_alerts_name_real_metrics():
+    prometheus = compose_with_profile("monitoring")["services"]["prometheus"]
+    assert prometheus["profiles"] == ["monitoring"]
+    assert prometheus["image"].startswith("prom/prometheus:v")
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    [job] = config["scrape_configs"]
+    [targets] = job["static_configs"]
+    assert set(targets["targets"]) == {f"{name}:8080" for name in SERVICES}
+    assert job["metrics_path"] == "/metrics"
+    # Every metric an alert reads is one the services export (names drift otherwise).
+    exported = exported_metric_names()
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    assert {"DeadLettersRising", "DeliveryStuck"} <= {rule["alert"] for rule in alerts}
+    for rule in alerts:
+        for name in re.findall(r"\b(caprural_[a-z_]+|faststream_[a-z_]+)", rule["expr"]):
+            assert name in exported, f"{rule['alert']}: {name} is not exported"
+
+
+def compose_with_profile(profile: str) -> dict[str, Any]:
+    binary = shutil.which("docker-compose")
+    assert binary
+    result = subprocess.run(
+        [binary, "--profile", profile, "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    resolved: dict[str, Any] = yaml.safe_load(result.stdout)
+    return resolved
+
+
+def exported_metric_names() -> set[str]:
+    """The sample names of a service's registry, notifications' included."""
+    from prometheus_client import CollectorRegistry
+
+    from services.notifications.metrics import DeliveryMetrics
+    from shared.metrics import Metrics
+
+    metrics = Metrics(service="notifications")
+    DeliveryMetrics(metrics.registry)
+    registry: CollectorRegistry = metrics.registry
+    names = set()
+    for family in registry.collect():
+        names.add(family.name)
+        names.update(sample.name for sample in family.samples)
+        names.update(f"{family.name}_{suffix}" for suffix in ("total", "bucket", "count", "sum"))
+    return names
