@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/mypy .
 
 test: lint tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # Benchmarks against raw baselines (figures in benchmarks/results/latest.json).
 bench: install

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from shared.contract import CONTENT_TYPE, topic_name
@@ -327,21 +327,28 @@ async def raw_latency(
     )
     collection = mongo[settings.database_name("raw")]["latency"]
 
-    def consumer(topic: str) -> AIOKafkaConsumer:
+    def consumer() -> AIOKafkaConsumer:
+        # Partitions assigned by hand: a running service joined its group long before;
+        # what is measured is the path of one message, not a group's first join.
         return AIOKafkaConsumer(
-            topic,
-            group_id=f"raw-{uuid.uuid4()}",
+            group_id=None,
             auto_offset_reset="earliest",
+            enable_auto_commit=False,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             **client_options(settings),
         )
 
-    relay_in, mailer_in = consumer(first), consumer(second)
+    relay_in, mailer_in = consumer(), consumer()
     producer = AIOKafkaProducer(acks="all", **client_options(settings))
     smtp = aiosmtplib.SMTP(hostname=infra.mail.host, port=infra.mail.port, timeout=30)
     await smtp.connect()
     for client in (producer, relay_in, mailer_in):
         await client.start()
+    for reader, topic in ((relay_in, first), (mailer_in, second)):
+        await reader.topics()  # fresh metadata: the topics were just created
+        reader.assign(
+            [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+        )
     sent: dict[str, float] = {}
     arrived: dict[str, float] = {}
 

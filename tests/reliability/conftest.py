@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ from tests.reliability.stack import Stack
 
 FIGURES = Path(__file__).resolve().parents[2] / "var" / "reliability" / "last-run.json"
 _collected: dict[str, dict[str, Any]] = {}
+_LOADED_AT = time.time()
+"""When this run collected the scenarios: a figures file written since is this run's."""
 
 
 class Figures:
@@ -35,12 +38,35 @@ def figures() -> Iterator[Figures]:
         FIGURES.write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The scenarios run one after the other, on one worker when the suite runs on two
+    (`--dist loadgroup`): several of them run in the background of another, and each
+    measures what one platform does."""
+    for item in items:
+        if item.nodeid.startswith("tests/reliability/"):
+            item.add_marker(pytest.mark.xdist_group("reliability"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hostile_corpus(request: pytest.FixtureRequest) -> None:
+    """Start drawing the hostile-input corpus with the first scenario (on the worker that
+    runs them), when the hostile-input scenario is among the tests to run."""
+    if any("test_hostile_input.py" in item.nodeid for item in request.session.items):
+        from tests.reliability.corpus import Background
+
+        Background.start()
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print each scenario's figures after the run."""
-    if not _collected:
+    """Print each scenario's figures after the run (read from the figures file when a
+    worker process ran the scenarios)."""
+    collected = _collected
+    if not collected and FIGURES.exists() and FIGURES.stat().st_mtime >= _LOADED_AT:
+        collected = json.loads(FIGURES.read_text())["scenarios"]
+    if not collected:
         return
     terminalreporter.section("reliability figures")
-    for scenario, values in _collected.items():
+    for scenario, values in collected.items():
         line = ", ".join(f"{key}={value}" for key, value in values.items())
         terminalreporter.write_line(f"{scenario}: {line}")
 

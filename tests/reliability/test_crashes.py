@@ -130,7 +130,27 @@ async def background_burst(
         yield task
 
 
-async def test_notifications_killed_during_a_fan_out_of_300_invitations_sends_each_once(
+async def kill_during(mail: Any, stack: Stack, people: list[str], *, kind: str, since: int) -> int:
+    """SIGKILL notifications once a fifth of `people` received this fan-out's first
+    email; how many of `kind` they had received then."""
+    targets = set(people)
+
+    def received() -> int:
+        # This fan-out's only: the module's background burst sends welcomes meanwhile.
+        # No parsing: polled often.
+        return sum(1 for m in mail.store.messages[since:] if targets & set(m.recipients))
+
+    await wait_until(
+        lambda: received() >= FAN_OUT // 5,
+        timeout=120,
+        interval=0.002,
+        message=f"the {kind} fan-out under way",
+    )
+    stack.kill("notifications")
+    return sum(1 for c in copies(mail.store.snapshot(), recipients=people) if c.kind == kind)
+
+
+async def test_notifications_killed_during_fan_outs_of_300_invitations_and_a_compte_rendu(
     background_burst, settings, publisher, tap, mail, mongo, figures, tmp_path
 ):
     clock = Stopwatch()
@@ -143,53 +163,55 @@ async def test_notifications_killed_during_a_fan_out_of_300_invitations_sends_ea
     try:
         await publish_many(publisher, [("member_registered", member(p), p) for p in people])
         await deliveries_settled(mongo, settings, sent=FAN_OUT)
-        before = len(mail.store.snapshot())
         data = session(session_id, starts_at=next_year_tuesday())
+        before = len(mail.store.snapshot())
         await publisher.event("session_scheduled", data, subject=session_id)
-        invited = set(people)
-
-        def invitations_received() -> int:
-            # This fan-out's only: the module's background burst sends welcomes meanwhile.
-            # Every welcome to `people` arrived before `before`. No parsing: polled often.
-            return sum(1 for m in mail.store.messages[before:] if invited & set(m.recipients))
-
-        await wait_until(
-            lambda: invitations_received() >= FAN_OUT // 5,
-            timeout=120,
-            interval=0.002,
-            message="the fan-out under way",
-        )
-        stack.kill("notifications")
-        invited_at_kill = sum(
-            1 for c in copies(mail.store.snapshot(), recipients=people) if c.kind != "welcome"
+        invited_at_kill = await kill_during(
+            mail, stack, people, kind="session_invitation", since=before
         )
         await stack.restart("notifications")
-
         await wait_for_mailboxes(mail, people, per_recipient=2)
-        statuses = await deliveries_settled(mongo, settings, sent=2 * FAN_OUT)
-        await announced(reader, 2 * FAN_OUT)
+        await deliveries_settled(mongo, settings, sent=2 * FAN_OUT)
+
+        # The compte rendu, after the session: the same fan-out, killed again.
+        report = {**data, "report_version": 1, "summary": "Trois pistes retenues.\n\n- Une."}
+        before = len(mail.store.snapshot())
+        await publisher.event("session_report_shared", report, subject=session_id)
+        reported_at_kill = await kill_during(
+            mail, stack, people, kind="session_report", since=before
+        )
+        await stack.restart("notifications")
+        await wait_for_mailboxes(mail, people, per_recipient=3)
+        statuses = await deliveries_settled(mongo, settings, sent=3 * FAN_OUT)
+        await announced(reader, 3 * FAN_OUT)
         assert stack.all_alive(), stack.alive()
     finally:
         await stack.stop()
 
     tally = Tally.of(copies(mail.store.snapshot(), recipients=people))
     duplicates = tally.duplicates()
+    wrong = {
+        kind: tally.wrong(people, kind, per_recipient=1)
+        for kind in ("welcome", "session_invitation", "session_report")
+    }
     figures.record(
         "crash_fan_out",
-        events_sent=FAN_OUT + 1,
-        faults_injected=f"SIGKILL notifications after {invited_at_kill} invitations",
-        invitations=sum(n for (_, kind), n in tally.emails.items() if kind != "welcome"),
-        lost=len(tally.wrong(people, "session_invitation", per_recipient=1)),
-        emails_twice=len(tally.wrong(people, "session_invitation", per_recipient=1)),
+        events_sent=FAN_OUT + 2,
+        faults_injected=(
+            f"SIGKILL notifications after {invited_at_kill} invitations, "
+            f"then after {reported_at_kill} comptes rendus"
+        ),
+        emails=sum(tally.emails.values()),
+        lost_or_twice=sum(len(w) for w in wrong.values()),
         physical_duplicates=duplicates,
         seconds=clock.seconds(),
     )
     assert 0 < invited_at_kill < FAN_OUT
-    # Every member has exactly one invitation in their mailbox (one Message-ID)...
-    assert tally.wrong(people, "session_invitation", per_recipient=1) == {}
-    assert tally.wrong(people, "welcome", per_recipient=1) == {}
-    assert statuses == {"sent": 2 * FAN_OUT}
-    assert len(distinct_ids(reader, "notification_sent")) == 2 * FAN_OUT
+    assert 0 < reported_at_kill < FAN_OUT
+    # Every member has exactly one email of each kind in their mailbox (one Message-ID)...
+    assert wrong == {"welcome": {}, "session_invitation": {}, "session_report": {}}
+    assert statuses == {"sent": 3 * FAN_OUT}
+    assert len(distinct_ids(reader, "notification_sent")) == 3 * FAN_OUT
     # ...and a kill re-sends at most what was on the wire when it happened.
     assert duplicates <= stack.kills, f"{duplicates} physical duplicates for {stack.kills} kill(s)"
 

@@ -308,3 +308,99 @@ async def test_a_withdrawal_processed_after_the_erasure_brings_no_address_back(
         await publisher.stop()
     figures.record("erasure_then_withdrawal", traces_after=sum(map(len, found.values())))
     assert found == {name: [] for name in person.needles}
+
+
+async def test_an_erased_outsider_and_an_erased_expert_leave_no_address_or_name(
+    platform, mongo, mail, figures
+):
+    """The two new kinds of person: someone on the interest list (told of a session) and
+    an expert invited to a session; each is erased by a leave request with `erase`, and
+    the same scan finds nothing of them, while it still finds the two who stay."""
+    clock = Stopwatch()
+    settings = platform.settings
+    publisher = Publisher(settings)
+    reader = Tap(settings, ["session_scheduled", "interest_recorded", "expert_invited"])
+    await publisher.start()
+    await reader.start()
+    try:
+        outsiders = {"erased": Person("outsider"), "kept": Person("outsider-kept")}
+        experts = {"erased": Person("expert"), "kept": Person("expert-kept")}
+        for person in outsiders.values():
+            await publisher.event(
+                "interest_declared",
+                {
+                    "email": person.email,
+                    "first_name": person.first_name,
+                    "last_name": person.last_name,
+                    "organisation": "Commune d'Exemple",
+                    "topic_ids": [],
+                    "consent": True,
+                },
+            )
+        addresses = {p.email for p in outsiders.values()}
+        await seen(reader, "interest_recorded", lambda d: d["email"] in addresses, 2)
+        starts = next_year_tuesday() + timedelta(weeks=13)
+        title = f"Séance ouverte {token()}"
+        await publisher.event(
+            "session_schedule_requested",
+            {
+                "title": title,
+                "question": "Qui inviter ?",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            },
+        )
+        [scheduled] = await seen(reader, "session_scheduled", lambda d: d["title"] == title)
+        session_id = scheduled["data"]["session_id"]
+        for person in experts.values():
+            await publisher.event(
+                "expert_invitation_requested",
+                {
+                    "session_id": session_id,
+                    "email": person.email,
+                    "first_name": person.first_name,
+                    "last_name": person.last_name,
+                    "organisation": "Chambre d'agriculture",
+                    "expertise": "Restauration collective",
+                },
+            )
+        # outsiders: the interest confirmation and the session's announcement;
+        # experts: the invitation
+        await wait_for_mailboxes(mail, [p.email for p in outsiders.values()], per_recipient=2)
+        await wait_for_mailboxes(mail, [p.email for p in experts.values()], per_recipient=1)
+        gone = [outsiders["erased"], experts["erased"]]
+        before = {p.email: await scan(mongo, settings, p.needles) for p in gone}
+
+        leaves = [
+            await publisher.event("member_leave_requested", {"email": p.email, "erase": True})
+            for p in gone
+        ]
+        await eventually(
+            lambda: processed_by(mongo, settings, "registration", [e["id"] for e in leaves]),
+            timeout=120,
+            message="both erasures processed",
+        )
+        after = {p.email: await _settled_scan(mongo, settings, p) for p in gone}
+        kept = {
+            p.email: await scan(mongo, settings, p.needles)
+            for p in (outsiders["kept"], experts["kept"])
+        }
+    finally:
+        await reader.stop()
+        await publisher.stop()
+
+    figures.record(
+        "erasure_outsider_and_expert",
+        traces_before=sum(len(v) for found in before.values() for v in found.values()),
+        collections_before=sorted(
+            {c for found in before.values() for v in found.values() for c in v}
+        ),
+        traces_after=sum(len(v) for found in after.values() for v in found.values()),
+        seconds=clock.seconds(),
+    )
+    for email, found in before.items():
+        assert all(found.values()), (email, found)  # the person was where the scan looks
+    for email, found in after.items():
+        assert found == {"email": [], "first_name": [], "last_name": []}, (email, found)
+    for email, found in kept.items():
+        assert all(found.values()), (email, found)  # the scan still finds who stays
