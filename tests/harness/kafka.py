@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.contract import CONTENT_TYPE, CloudEvent, dlq_topic_name, event_model, topic_name
 from shared.kafka import client_options, ensure_topics
@@ -123,7 +123,13 @@ class Seen:
 
 
 class Tap:
-    """Reads topics from the beginning and keeps every message, for assertions."""
+    """Reads topics from the beginning and keeps every message, for assertions.
+
+    Partitions are assigned by hand, without a consumer group: nothing to join and no
+    rebalance to wait for (under load, the embedded broker's group rounds could leave a
+    tap behind for minutes). Topics that do not exist yet (dead-letter topics, created
+    with the first letter) are looked for again every second and read from their start.
+    """
 
     def __init__(
         self, settings: Settings, event_types: Iterable[str], *, dlq: bool = False
@@ -135,24 +141,52 @@ class Tap:
         self.messages: list[Seen] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._reading: set[str] = set()
 
     async def start(self) -> None:
         """Create the topics if needed and start reading them."""
         await ensure_topics(self.settings, self.event_types)
         self._consumer = AIOKafkaConsumer(
-            *self.topics,
-            group_id=f"tap-{uuid.uuid4()}",
+            group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
-            metadata_max_age_ms=1000,
             **client_options(self.settings),
         )
         await self._consumer.start()
+        await self._assign()
         self._task = asyncio.create_task(self._read())
+
+    async def _assign(self) -> None:
+        """Add the partitions of the topics that exist now (those already read keep
+        their positions)."""
+        consumer = self._consumer
+        assert consumer is not None
+        existing = await consumer.topics()  # a metadata request: fresh partitions
+        found = [t for t in self.topics if t in existing and t not in self._reading]
+        if not found:
+            return
+        kept = consumer.assignment()
+        positions = {tp: await consumer.position(tp) for tp in kept}
+        added = {
+            TopicPartition(topic, p)
+            for topic in found
+            for p in consumer.partitions_for_topic(topic) or ()
+        }
+        consumer.assign(sorted(kept | added))
+        for tp, offset in positions.items():
+            consumer.seek(tp, offset)
+        self._reading.update(found)
 
     async def _read(self) -> None:
         assert self._consumer is not None
+        looked = time.monotonic()
         while True:
+            if len(self._reading) < len(self.topics) and time.monotonic() - looked >= 1:
+                await self._assign()
+                looked = time.monotonic()
+            if not self._consumer.assignment():
+                await asyncio.sleep(0.2)
+                continue
             batches = await self._consumer.getmany(timeout_ms=200)
             for records in batches.values():
                 for record in records:

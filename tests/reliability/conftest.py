@@ -38,6 +38,7 @@ def figures() -> Iterator[Figures]:
         FIGURES.write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The scenarios run one after the other, on one worker when the suite runs on two
     (`--dist loadgroup`): several of them run in the background of another, and each
