@@ -33,6 +33,7 @@ from tests.harness.data import registration
 from tests.harness.infra import Infra, embedded_infra, make_settings
 from tests.harness.kafka import Tap, cloudevent, wait_until
 from tests.harness.services import ServiceProcess
+from tests.performance.commands import commands, settled, spent
 
 TARGETS = {"registration_ratio": 0.6, "fanout_ratio": 0.7, "latency_p99_ms": 250, "rss_mb": 150}
 
@@ -147,6 +148,8 @@ async def system_registrations(settings: Settings, count: int, *, log: Path) -> 
             )
             for i in range(count)
         ]
+        url = f"http://127.0.0.1:{service.port}"
+        commands_before = await commands(url)
         start = time.perf_counter()
         await publish_all(settings, events)
         await wait_until(
@@ -156,7 +159,9 @@ async def system_registrations(settings: Settings, count: int, *, log: Path) -> 
             message="member_registered",
         )
         elapsed = time.perf_counter() - start
+        used = spent(commands_before, await commands(url), "events")
         return {
+            "commands_per_event": sum(used.values()) / count,
             "events_per_second": count / elapsed,
             "seconds": elapsed,
             "peak_rss_mb": peak_rss_mb(service.child.pid),
@@ -219,6 +224,8 @@ async def fanout(infra: Infra, settings: Settings, members: int, *, log: Path) -
                 "sequence": 0,
             },
         )
+        url = f"http://127.0.0.1:{service.port}"
+        commands_before = await commands(url)
         cpu_before = cpu_seconds(service.child.pid)
         database_before = cpu_seconds(infra.mongodb.pid) if infra.mongodb else 0.0
         start = time.perf_counter()
@@ -234,6 +241,9 @@ async def fanout(infra: Infra, settings: Settings, members: int, *, log: Path) -
         database_cpu = (cpu_seconds(infra.mongodb.pid) - database_before) if infra.mongodb else 0.0
         rss = peak_rss_mb(service.child.pid)
         invitations = received_since(mark)[:members]
+        # Once the last outcomes are recorded: the fan-out's whole cost.
+        (after,) = await settled(url, works=("events", "deliveries"))
+        used = spent(commands_before, after, "events", "deliveries")
     finally:
         service.terminate()
     raw = await raw_smtp(infra, invitations)
@@ -242,6 +252,8 @@ async def fanout(infra: Infra, settings: Settings, members: int, *, log: Path) -
         "seconds_to_last": elapsed,
         "raw_emails_per_second": raw,
         "service_cpu_seconds": service_cpu,
+        "service_cpu_ms_per_email": service_cpu * 1000 / members,
+        "commands_per_email": sum(used.values()) / members,
         "database_cpu_seconds": database_cpu,
         "ratio": (members / elapsed) / raw,
         "peak_rss_mb": rss,
@@ -462,6 +474,12 @@ def table(result: dict[str, Any]) -> str:
             f"p50 {lat['raw']['p50_ms']:.0f}",
             f"p95 {lat['raw']['p95_ms']:.0f}",
             f"p99 {lat['raw']['p99_ms']:.0f} (2 hops + 2 inserts + 1 SMTP send)",
+        ),
+        (
+            "    database commands",
+            f"{reg['commands_per_event']:.2f} per registration",
+            f"{fan['commands_per_email']:.2f} per email",
+            f"CPU {fan['service_cpu_ms_per_email']:.2f} ms per email (notifications)",
         ),
         (
             "(d) peak RSS MB",

@@ -38,6 +38,7 @@ from shared.inbox import Done, Emitted, Inbox, Refused, Step
 from shared.kafka import EventPublisher
 from shared.metrics import Metrics
 from shared.middleware import MAX_UNEXPECTED_ATTEMPTS, RetryPolicy, records_of
+from shared.mongo import working
 from shared.telemetry import Tracing, stamped
 from shared.unit_of_work import UnitOfWork
 from shared.wire import Inbound, read_record
@@ -92,6 +93,10 @@ class BatchConsumer(Generic[UnitT, DepsT]):
 
     async def consume(self, msg: StreamMessage[Any]) -> None:
         """Handle one batch (FastStream acknowledges it once this returns)."""
+        with working("events"):
+            await self._consume(msg)
+
+    async def _consume(self, msg: StreamMessage[Any]) -> None:
         inbound: list[Inbound[CloudEvent[Any]]] = []
         handlers: dict[int, Handler[Any, UnitT, DepsT]] = {}
         unreadable = []

@@ -18,15 +18,16 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.contract import CloudEvent
-from shared.errors import is_poison
+from shared.errors import is_poison, is_transient
 from shared.identity import person_key
 from shared.kafka import Emission
 from shared.mongo import Document
@@ -88,17 +89,32 @@ class Inbox(Generic[UnitT]):
         await self._records.create_indexes()
 
     async def process(self, steps: Sequence[Step[UnitT]]) -> list[Done | Refused]:
-        """Run the steps in one transaction; one outcome per step, in order."""
+        """Run the steps in one transaction; one outcome per step, in order.
+
+        The first attempt assumes the events are new (they almost always are) and does
+        not read their records first: one round trip less per batch. A redelivered
+        event then collides with its record when the new records are inserted (or with
+        what its handler wrote the first time), the transaction aborts, and the batch
+        runs again reading the records first. So does an attempt that fails or would
+        set an event aside: only then is refusing it certain to be the first decision.
+        """
         if not steps:
             return []
+        look_first = False
         for _ in range(_MAX_CONFLICT_RETRIES):
             try:
                 async with self._client.start_session() as session:
-                    return await session.with_transaction(lambda s: self._attempt(s, steps))
-            except DuplicateKeyError as error:
+                    attempt = partial(self._attempt, steps=steps, look_first=look_first)
+                    return await session.with_transaction(attempt)
+            except Exception as error:
+                if not look_first and not is_transient(error):
+                    look_first = True
+                    continue
+                if not _duplicate_key(error):
+                    raise
                 # A concurrent instance won a race on a unique key: run again, the
                 # handlers now see the winner's state (e.g. already_member).
-                logger.info("unique-key race, retrying the batch: %s", error.details)
+                logger.info("unique-key race, retrying the batch: %s", error)
         raise RuntimeError(f"{len(steps)} event(s) kept conflicting after retries")
 
     async def forget(self, people: Iterable[str]) -> int:
@@ -106,11 +122,12 @@ class Inbox(Generic[UnitT]):
         return await self._records.forget(people)
 
     async def _attempt(
-        self, session: AsyncClientSession, steps: Sequence[Step[UnitT]]
+        self, session: AsyncClientSession, steps: Sequence[Step[UnitT]], *, look_first: bool
     ) -> list[Done | Refused]:
         storage = Storage(self._db, session)
         unit = self._open_unit(storage)
-        known = await unit.processed.find([step.event.id for step in steps])
+        known = await unit.processed.find([s.event.id for s in steps]) if look_first else {}
+        await unit.prepare([s.event for s in steps if s.event.id not in known])
         fresh: list[Record] = []
         outcomes: list[Done | Refused] = []
         now = datetime.now(UTC)
@@ -123,7 +140,7 @@ class Inbox(Generic[UnitT]):
                 try:
                     emitted = list(await step.run(unit) or ())
                 except Exception as error:
-                    if not is_poison(error) or storage.writes != writes:
+                    if not look_first or not is_poison(error) or storage.writes != writes:
                         raise
                     outcomes.append(Refused(event, error))
                     continue
@@ -131,8 +148,17 @@ class Inbox(Generic[UnitT]):
                 known[event.id] = record
                 fresh.append(record)
             outcomes.append(Done(event, record.outputs, record.forget))
+        await unit.flush()
         await unit.processed.add(fresh)
         return outcomes
+
+
+def _duplicate_key(error: Exception) -> bool:
+    """A unique key already taken (by one write, or by every failed write of a bulk one)."""
+    if isinstance(error, DuplicateKeyError):
+        return True
+    failed = error.details.get("writeErrors", []) if isinstance(error, BulkWriteError) else []
+    return bool(failed) and all(failure.get("code") == 11000 for failure in failed)
 
 
 def record_of(

@@ -9,6 +9,8 @@ topic; the per-topic counts are ours (`caprural_*`):
 - `caprural_handler_duration_seconds{event_type}`: one handler's run (each attempt);
 - `caprural_events_published_total{event_type}`;
 - `caprural_dead_letters_total{topic, reason}`: `poison` or `retries_exhausted`;
+- `caprural_database_commands_total{work, command}`: the MongoDB commands sent, by what
+  asked for them (`shared.mongo.CommandCounter`);
 - and what a service adds (notifications: deliveries by status, the oldest pending
   delivery's age, SMTP send durations), some of it read from its database at scrape.
 """
@@ -21,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from shared.mongo import CommandCounter, working
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ class Metrics:
             ["topic", "reason"],
             registry=self.registry,
         )
+        self.commands = CommandCounter(self.registry)
         self._refreshes: list[Refresh] = []
 
     def on_scrape(self, refresh: Refresh) -> None:
@@ -70,7 +75,8 @@ class Metrics:
         fails leaves its gauges as they were, and says so in the log)."""
         for refresh in self._refreshes:
             try:
-                await refresh()
+                with working("scrape"):
+                    await refresh()
             except Exception:
                 logger.warning("a metrics refresh failed", exc_info=True)
         return generate_latest(self.registry)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from prometheus_client import CollectorRegistry, Counter
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.settings import Settings
@@ -12,8 +16,61 @@ from shared.settings import Settings
 Document = dict[str, Any]
 
 
-def create_client(settings: Settings, *, app_name: str) -> AsyncMongoClient[Document]:
-    """A client with timezone-aware datetimes and bounded server selection."""
+_WORK: ContextVar[str] = ContextVar("caprural_database_work", default="other")
+
+WORKS = ("events", "deliveries", "sweeps", "timers", "requests", "scrape", "queries", "startup")
+"""What a service asks its database for: handling events, sending deliveries, the
+sender's sweeps, timers, the gateway's requests, metrics scrapes, /status and /report
+queries, start-up (indexes); anything else is `other`."""
+
+
+@contextmanager
+def working(work: str) -> Iterator[None]:
+    """Count the database commands issued inside (and by the tasks started inside) as
+    `work`."""
+    token = _WORK.set(work)
+    try:
+        yield
+    finally:
+        _WORK.reset(token)
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands a client sends, by work and command name (PyMongo's command
+    monitoring; its own heartbeats are not commands of the application and are not
+    counted). Exposed as `caprural_database_commands_total{work, command}`; what the
+    performance budgets of tests/performance assert."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+        self._metric = Counter(
+            "caprural_database_commands",
+            "MongoDB commands sent, by work (events, deliveries, sweeps, ...) and command.",
+            ["work", "command"],
+            registry=registry,
+        )
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        key = (_WORK.get(), event.command_name)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self._metric.labels(*key).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def total(self, *works: str) -> int:
+        """Commands counted so far for these works (all when none is named)."""
+        return sum(n for (work, _), n in self.counts.items() if not works or work in works)
+
+
+def create_client(
+    settings: Settings, *, app_name: str, counter: CommandCounter | None = None
+) -> AsyncMongoClient[Document]:
+    """A client with timezone-aware datetimes and bounded server selection (its commands
+    counted by `counter`, when given)."""
     return AsyncMongoClient(
         settings.mongodb_url.get_secret_value(),
         tz_aware=True,
@@ -21,6 +78,7 @@ def create_client(settings: Settings, *, app_name: str) -> AsyncMongoClient[Docu
         serverSelectionTimeoutMS=5_000,
         connectTimeoutMS=5_000,
         retryWrites=True,
+        event_listeners=[counter] if counter else [],
     )
 
 

@@ -28,7 +28,7 @@ from shared.logs import configure_logging
 from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from shared.metrics import Metrics
 from shared.middleware import dead_letter_middleware
-from shared.mongo import Database, Document, create_client, ping, service_database
+from shared.mongo import Database, Document, create_client, ping, service_database, working
 from shared.settings import Settings
 from shared.storage import Storage
 from shared.telemetry import Tracing
@@ -93,7 +93,7 @@ class Service(Generic[DepsT, UnitT]):
         self.mongo: AsyncMongoClient[Document] | None = None
         self._inbox: Inbox[UnitT] | None = None
         self._deps: DepsT | None = None
-        self._background: list[Callable[[DepsT], Awaitable[None]]] = []
+        self._background: list[tuple[Callable[[DepsT], Awaitable[None]], str]] = []
         self._after_batch: list[Callable[[DepsT], None]] = []
         self._exposed: list[tuple[str, str, View]] = []
         self._status: list[View] = []
@@ -165,9 +165,10 @@ class Service(Generic[DepsT, UnitT]):
             **SUBSCRIBER_OPTIONS,
         )(on_batch)
 
-    def background(self, task: Callable[[DepsT], Awaitable[None]]) -> None:
-        """Run `task(deps)` for the life of the service (e.g. the reminder timer)."""
-        self._background.append(task)
+    def background(self, task: Callable[[DepsT], Awaitable[None]], *, work: str) -> None:
+        """Run `task(deps)` for the life of the service (e.g. the reminder timer); its
+        database commands are counted as `work` (shared.mongo.WORKS)."""
+        self._background.append((task, work))
 
     def expose(self, path: str, view: View, *, description: str) -> None:
         """Serve `view(storage, query)` as read-only JSON on the service's HTTP port (what
@@ -188,8 +189,9 @@ class Service(Generic[DepsT, UnitT]):
             "topics": [topic_name(t, self.settings.kafka_topic_prefix) for t in self.consumes],
         }
         if self.database is not None:
-            for view in self._status:
-                body.update(await view(Storage(self.database), {}))
+            with working("queries"):
+                for view in self._status:
+                    body.update(await view(Storage(self.database), {}))
         return body
 
     def after_batch(self, hook: Callable[[DepsT], None]) -> None:
@@ -211,20 +213,26 @@ class Service(Generic[DepsT, UnitT]):
         @asynccontextmanager
         async def lifespan() -> AsyncIterator[None]:
             await ensure_topics(self.settings, self.consumes + self.publisher.event_types)
-            self.mongo = create_client(self.settings, app_name=self.name)
+            self.mongo = create_client(
+                self.settings, app_name=self.name, counter=self.metrics.commands
+            )
             try:
                 db = service_database(self.mongo, self.settings, self.name)
                 self.database = db
                 self._inbox = Inbox(self.mongo, db, self.open_unit)
-                await self._inbox.create_indexes()
-                self._deps = await setup(self, db)
+                with working("startup"):
+                    await self._inbox.create_indexes()
+                    self._deps = await setup(self, db)
                 deps = self._deps
-                tasks = [asyncio.ensure_future(task(deps)) for task in self._background]
+                tasks: list[asyncio.Future[None]] = []
+                for run, work in self._background:
+                    with working(work):  # the task's context keeps the label
+                        tasks.append(asyncio.ensure_future(run(deps)))
                 try:
                     yield
                 finally:
-                    for task in tasks:
-                        task.cancel()
+                    for running in tasks:
+                        running.cancel()
                     await asyncio.gather(*tasks, return_exceptions=True)
             finally:
                 await self.mongo.close()
@@ -266,7 +274,8 @@ class Service(Generic[DepsT, UnitT]):
             raw = scope.get("query_string", b"").decode()
             query = {name: values[-1] for name, values in parse_qs(raw).items()}
             try:
-                body = await view(Storage(self.database), query)
+                with working("queries"):
+                    body = await view(Storage(self.database), query)
             except ValueError as error:
                 return JSONResponse({"error": str(error)}, status_code=400)
             return JSONResponse(body)

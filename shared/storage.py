@@ -55,6 +55,11 @@ class Collection:
     def _write(self) -> None:
         self._storage.writes += 1
 
+    def note_write(self) -> None:
+        """A write kept back by a repository, to be made later in the same attempt: it
+        counts as made (a handler that fails after it is no longer free of effects)."""
+        self._write()
+
     # --- reads -------------------------------------------------------------------
 
     def find(self, *args: Any, **kwargs: Any) -> AsyncCursor[Document]:

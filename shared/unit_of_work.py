@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from shared.contract import CloudEvent
 from shared.identity import PERSON_PREFIX, person_key
 from shared.kafka import Emission
 from shared.mongo import Document
@@ -82,6 +83,14 @@ class UnitOfWork:
         """Once this event's outputs are published, empty every record naming these
         people, this one included (an erasure: its last event must go out first)."""
         self.forget_when_published.update(person_key(address) for address in addresses)
+
+    async def prepare(self, events: Sequence[CloudEvent[Any]]) -> None:
+        """Read ahead what the batch's handlers will ask for (the inbox calls it with the
+        events about to be handled); nothing by default."""
+
+    async def flush(self) -> None:
+        """Write what the repositories kept back to write together (the inbox calls it
+        before recording the batch, in the same transaction); nothing by default."""
 
     async def forget(self, *addresses: str) -> None:
         """Empty now, in this transaction, every record naming these people."""

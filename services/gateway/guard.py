@@ -15,6 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.links import PATH as LINK_PATH
+from shared.mongo import working
 
 logger = logging.getLogger("caprural.gateway")
 
@@ -60,7 +61,8 @@ class Guard:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_guarded)
+            with working("requests"):  # the database commands a request costs
+                await self.app(scope, receive, send_guarded)
         except Exception as error:  # noqa: BLE001 (the last line of defence: log, answer)
             where = "".join(traceback.format_tb(error.__traceback__)[-3:])
             logger.error(

@@ -188,7 +188,7 @@ def create_app(
     async def send_deliveries(deps: Deps) -> None:
         await senders[-1].run(deps.wake)
 
-    service.background(send_deliveries)
+    service.background(send_deliveries, work="deliveries")
     service.add_status(status_view(now))
     service.after_batch(lambda deps: deps.wake.set())
     service.expose("/report", report.activity, description="The year's emails, by kind.")

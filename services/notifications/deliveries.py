@@ -46,6 +46,8 @@ class MongoDeliveries:
 
     def __init__(self, storage: Storage, *, chunk: int = 100) -> None:
         self.chunk = chunk
+        self._kept_contents: list[Document] = []
+        self._kept_deliveries: list[Document] = []
         self._contents = storage.collection("contents")
         self._deliveries = storage.collection("deliveries")
         self._receipts = storage.collection("receipts")
@@ -86,23 +88,38 @@ class MongoDeliveries:
         )
         if not deliveries:
             return 0
-        known: set[str] = set()
-        if not dispatch.late:  # its cause is being processed, once: plain inserts
-            await self._contents.insert_one(content)
-        else:
-            await self._contents.update_one(
-                {"_id": content["_id"]}, {"$setOnInsert": content}, upsert=True
-            )
-            ids = [doc["_id"] for doc in deliveries]
-            known = {doc["_id"] async for doc in self._deliveries.find({"_id": {"$in": ids}})}
+        if not dispatch.late:
+            # Its cause is being processed, once: plain inserts, kept back to be written
+            # with the batch's others (one insert per collection and batch, `flush`).
+            self._kept_contents.append(content)
+            self._kept_deliveries.extend(deliveries)
+            self._deliveries.note_write()
+            return len(deliveries)
+        await self.flush()
+        await self._contents.update_one(
+            {"_id": content["_id"]}, {"$setOnInsert": content}, upsert=True
+        )
+        ids = [doc["_id"] for doc in deliveries]
+        known = {doc["_id"] async for doc in self._deliveries.find({"_id": {"$in": ids}})}
         new = [doc for doc in deliveries if doc["_id"] not in known]
         if new:
             await self._deliveries.insert_many(new, ordered=False)
         return len(new)
 
+    async def flush(self) -> None:
+        """Insert the contents and deliveries planned since the last flush (before any
+        other change to them in the transaction, and before the batch is recorded)."""
+        contents, self._kept_contents = self._kept_contents, []
+        deliveries, self._kept_deliveries = self._kept_deliveries, []
+        if contents:
+            await self._contents.insert_many(contents)
+        if deliveries:
+            await self._deliveries.insert_many(deliveries)
+
     async def cancel_pending(self, person: str, *, kinds: Sequence[str], keep: bool) -> int:
         """Drop what is still to be sent to a person: the `kinds` given (`keep`: all but
         those)."""
+        await self.flush()
         query: Document = {"recipient_key": person, "status": "pending"}
         query["kind"] = {"$nin" if keep else "$in": list(kinds)}
         result = await self._deliveries.update_many(
@@ -115,6 +132,7 @@ class MongoDeliveries:
     ) -> int:
         """Drop what is still to be sent, for one cause and kind, to anyone not in `keep`
         (pseudonyms): a corrected attendance list thanks only those on it."""
+        await self.flush()
         query: Document = {
             "cause_id": cause_id,
             "kind": kind,
@@ -125,6 +143,7 @@ class MongoDeliveries:
         return (await self._deliveries.update_many(query, update)).modified_count
 
     async def erase_person(self, person: str) -> None:
+        await self.flush()
         await self._deliveries.update_many(
             {"recipient_key": person, "$or": [{"status": "pending"}, {"announced": False}]},
             {"$set": {"erase_after_send": True, "scrub": True}},
@@ -136,6 +155,7 @@ class MongoDeliveries:
         await self._drop_contents(person)
 
     async def forget_author(self, author_id: str) -> None:
+        await self.flush()
         async for doc in self._contents.find({"data.topics.comments.author_id": author_id}):
             data = without_author(doc["data"], author_id)
             await self._contents.update_one({"_id": doc["_id"]}, {"$set": {"data": data}})

@@ -22,7 +22,11 @@ class MongoUnit(Unit):
     def __init__(self, storage: Storage, *, chunk: int = 100) -> None:
         super().__init__(MongoProcessedEvents(storage))
         self.recipients = MongoRecipients(storage)
-        self.deliveries = MongoDeliveries(storage, chunk=chunk)
+        self._deliveries = MongoDeliveries(storage, chunk=chunk)
+        self.deliveries = self._deliveries
+
+    async def flush(self) -> None:
+        await self._deliveries.flush()
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:

@@ -39,6 +39,7 @@ from services.notifications.records import Delivery
 from services.notifications.smtp import SmtpClient
 from shared.clock import Clock
 from shared.kafka import Emission, EventPublisher
+from shared.mongo import working
 from shared.settings import Settings
 from shared.telemetry import Tracing
 
@@ -118,19 +119,27 @@ class Sender:
         if time.monotonic() - self._swept_at >= SWEEP_SECONDS:
             # Outcomes left to announce and erasures left to scrub are rare: two
             # queries once a second, not at every step (each costs a round trip).
-            await self.announce()
-            await self.repo.scrub_settled(self.settings.delivery_batch_size)
+            with working("sweeps"):
+                await self.announce()
+                await self.repo.scrub_settled(self.settings.delivery_batch_size)
             self._swept_at = time.monotonic()
         claimed = await self._claim()
         while claimed[0]:
-            upcoming = asyncio.ensure_future(self._claim(following=claimed[0][0].batch))
+            # A claim short of the limit took everything due: what arrives later wakes
+            # the sender (or the next poll finds it), no claim to come back empty.
+            upcoming = (
+                asyncio.ensure_future(self._claim(following=claimed[0][0].batch))
+                if len(claimed[0]) >= self.settings.delivery_batch_size
+                else None
+            )
             try:
                 await self.deliver(*claimed)
             except BaseException:
-                upcoming.cancel()
-                await asyncio.gather(upcoming, return_exceptions=True)
+                if upcoming is not None:
+                    upcoming.cancel()
+                    await asyncio.gather(upcoming, return_exceptions=True)
                 raise
-            claimed = await upcoming
+            claimed = await upcoming if upcoming is not None else ([], {})
         await self._drain()
 
     async def _claim(self, following: str | None = None) -> tuple[list[Delivery], Receipts]:

@@ -8,7 +8,7 @@ and session). Every call runs in the unit of work's transaction.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,9 @@ from services.registration.records import (
     SessionRecord,
 )
 from services.registration.unit import Unit
-from shared.identity import person_key
+from shared.contract import CloudEvent
+from shared.contract.registration import RegistrationRequestedData
+from shared.identity import EmailAddress, check_address, person_key
 from shared.mongo import Document
 from shared.storage import Storage
 from shared.unit_of_work import MongoProcessedEvents
@@ -35,12 +37,22 @@ class MongoUnit(Unit):
 
     def __init__(self, storage: Storage) -> None:
         super().__init__(MongoProcessedEvents(storage))
-        self.members = MongoMembers(storage)
+        self._members = MongoMembers(storage)
+        self.members = self._members
         self.sessions = MongoSessions(storage)
         self.participants = MongoParticipants(storage)
         self.interested = MongoInterested(storage)
         self.attendances = MongoAttendances(storage)
         self.ratings = MongoRatings(storage)
+
+    async def prepare(self, events: Sequence[CloudEvent[Any]]) -> None:
+        """The members the batch's registrations name, read with one query."""
+        addresses = [e.data.email for e in events if isinstance(e.data, RegistrationRequestedData)]
+        keys = [a.key for a in map(check_address, addresses) if isinstance(a, EmailAddress)]
+        await self._members.prefetch(keys)
+
+    async def flush(self) -> None:
+        await self._members.flush()
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
@@ -60,38 +72,72 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
 
 
 class MongoMembers:
+    """Members by address key. A batch of registrations reads its members with one query
+    (`prefetch`) and adds the new ones with one insert (`flush`); reads see what was
+    kept back, and any other change writes it first."""
+
     def __init__(self, storage: Storage) -> None:
         self._members = storage.collection("members")
         self._erased = storage.collection("erased_members")
+        self._known: dict[str, Member | None] = {}
+        self._kept: list[Member] = []
+
+    async def prefetch(self, email_keys: Iterable[str]) -> None:
+        """Read the members of these keys at once (None for a key nobody has)."""
+        wanted = sorted(set(email_keys) - self._known.keys())
+        if wanted:
+            found = await self.find_many(wanted)
+            self._known.update({key: found.get(key) for key in wanted})
+
+    async def flush(self) -> None:
+        """Insert the members added since the last flush."""
+        kept, self._kept = self._kept, []
+        if kept:
+            await self._members.insert_many([_member_doc(m) for m in kept])
 
     async def find(self, email_key: str) -> Member | None:
+        if email_key in self._known:
+            return self._known[email_key]
         doc = await self._members.find_one({"email_key": email_key})
         return _member(doc) if doc else None
 
     async def is_active(self, email_key: str) -> bool:
+        await self.flush()
         query = {"email_key": email_key, "status": "active"}
         return await self._members.count_documents(query, limit=1) > 0
 
     async def find_many(self, email_keys: Iterable[str]) -> dict[str, Member]:
+        await self.flush()
         cursor = self._members.find({"email_key": {"$in": sorted(set(email_keys))}})
         return {doc["email_key"]: _member(doc) async for doc in cursor}
 
     async def add(self, member: Member) -> None:
-        await self._members.insert_one(_member_doc(member))
+        self._kept.append(member)
+        self._known[member.email_key] = member
+        self._members.note_write()
 
     async def rejoin(self, member: Member) -> None:
+        await self._changing()
         await self._members.replace_one({"_id": member.member_id}, _member_doc(member))
 
     async def mark_left(self, member_id: str, *, at: datetime) -> None:
+        await self._changing()
         await self._members.update_one(
             {"_id": member_id}, {"$set": {"status": "left", "left_at": at}}
         )
 
     async def erase(self, member_id: str, *, at: datetime) -> None:
+        await self._changing()
         await self._members.delete_one({"_id": member_id})
         await self._erased.replace_one(
             {"_id": member_id}, {"_id": member_id, "erased_at": at}, upsert=True
         )
+
+    async def _changing(self) -> None:
+        """Before a change to a stored member: what was kept back is written, and what
+        was read ahead is read again when asked."""
+        await self.flush()
+        self._known.clear()
 
 
 class MongoSessions:

@@ -102,7 +102,7 @@ def create_app(
     service.consume(ExpertInvitationRequested, handlers.invite_expert)
     service.consume(ExpertResponseSubmitted, handlers.record_expert_answer)
     service.consume(PersonErased, handlers.erase_person)
-    service.background(lambda deps: run_timer(deps.timer))
+    service.background(lambda deps: run_timer(deps.timer), work="timers")
     service.expose("/report", report.activity, description="The year's sessions, as counts.")
 
     async def setup(svc: Service[Deps, Unit], db: Database) -> Deps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import pytest
@@ -12,7 +13,7 @@ from shared.errors import PoisonMessage
 from shared.identity import person_key
 from shared.inbox import Done, Inbox, Refused, Step
 from shared.storage import Storage
-from shared.unit_of_work import PROCESSED_EVENTS, MongoProcessedEvents, UnitOfWork
+from shared.unit_of_work import PROCESSED_EVENTS, MongoProcessedEvents, Record, UnitOfWork
 from tests.harness.kafka import cloudevent
 
 pytestmark = pytest.mark.integration
@@ -63,14 +64,17 @@ async def test_a_batch_shares_one_unit_and_each_batch_gets_a_fresh_one(inbox):
     assert [unit.calls for unit in CountingUnit.opened] == [2, 1]
 
 
-async def test_an_event_seen_before_gets_its_outputs_again_and_runs_once(inbox):
+async def test_an_event_seen_before_gets_its_outputs_again_and_has_one_effect(inbox):
     first = commented("a")
     [done] = await inbox.process([step(first)])
     again = await inbox.process([step(first), step(first)])
 
     assert isinstance(done, Done)
     assert [d.outputs for d in again if isinstance(d, Done)] == [done.outputs, done.outputs]
-    assert sum(unit.calls for unit in CountingUnit.opened) == 1
+    assert await inbox._db["notes"].count_documents({}) == 1  # one effect
+    # The redelivery costs one attempt that aborts (the records are not read first:
+    # events are almost always new), then one that reads them and runs nothing.
+    assert [unit.calls for unit in CountingUnit.opened] == [1, 1, 0]
 
 
 async def test_poison_before_any_write_is_set_aside_and_the_batch_goes_on(inbox):
@@ -79,7 +83,28 @@ async def test_poison_before_any_write_is_set_aside_and_the_batch_goes_on(inbox)
     )
 
     assert [type(o).__name__ for o in outcomes] == ["Done", "Refused", "Done"]
-    assert len(CountingUnit.opened) == 1  # no second attempt
+    # Set aside only once the records were read: the first attempt aborts at the poison.
+    assert [unit.calls for unit in CountingUnit.opened] == [2, 3]
+    assert await inbox._db["notes"].count_documents({}) == 2
+
+
+async def test_a_batch_of_new_events_reads_no_record_first(inbox, mongo):
+    reads: list[str] = []
+
+    class Watching(MongoProcessedEvents):
+        async def find(self, event_ids: Sequence[str]) -> dict[str, Record]:
+            reads.extend(event_ids)
+            return await super().find(event_ids)
+
+    class WatchedUnit(CountingUnit):
+        def __init__(self, storage: Storage) -> None:
+            super().__init__(storage)
+            self.processed = Watching(storage)
+
+    watched: Inbox[CountingUnit] = Inbox(mongo, inbox._db, WatchedUnit)
+    await watched.process([step(commented("a")), step(commented("b"))])
+
+    assert reads == []
 
 
 async def test_poison_after_a_write_aborts_the_attempt(inbox):

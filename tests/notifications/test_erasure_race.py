@@ -33,6 +33,7 @@ async def test_a_delivery_claimed_before_the_erasure_is_scrubbed_once_settled(se
         personal_keys=(camille.person,),
     )
     await repo.plan(welcome, now=NOW)
+    await repo.flush()  # what the inbox does before recording the batch
     claimed, _ = await repo.claim(now=NOW, owner="sender-a", lease=timedelta(minutes=2))
     assert [d.recipient for d in claimed] == [camille]
     assert not claimed[0].erase_after_send  # the sender's copy knows nothing of what follows
