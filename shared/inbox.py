@@ -103,9 +103,14 @@ class Inbox(Generic[UnitT]):
         look_first = False
         for _ in range(_MAX_CONFLICT_RETRIES):
             try:
+                opened: list[UnitT] = []
                 async with self._client.start_session() as session:
-                    attempt = partial(self._attempt, steps=steps, look_first=look_first)
-                    return await session.with_transaction(attempt)
+                    attempt = partial(
+                        self._attempt, steps=steps, look_first=look_first, opened=opened
+                    )
+                    outcomes = await session.with_transaction(attempt)
+                await opened[-1].committed()
+                return outcomes
             except Exception as error:
                 if not look_first and not is_transient(error):
                     look_first = True
@@ -122,10 +127,16 @@ class Inbox(Generic[UnitT]):
         return await self._records.forget(people)
 
     async def _attempt(
-        self, session: AsyncClientSession, steps: Sequence[Step[UnitT]], *, look_first: bool
+        self,
+        session: AsyncClientSession,
+        steps: Sequence[Step[UnitT]],
+        *,
+        look_first: bool,
+        opened: list[UnitT],
     ) -> list[Done | Refused]:
         storage = Storage(self._db, session)
         unit = self._open_unit(storage)
+        opened.append(unit)
         known = await unit.processed.find([s.event.id for s in steps]) if look_first else {}
         await unit.prepare([s.event for s in steps if s.event.id not in known])
         fresh: list[Record] = []

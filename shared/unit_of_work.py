@@ -92,6 +92,10 @@ class UnitOfWork:
         """Write what the repositories kept back to write together (the inbox calls it
         before recording the batch, in the same transaction); nothing by default."""
 
+    async def committed(self) -> None:
+        """The attempt this unit belongs to is committed (the inbox calls it once, after
+        the commit): hand on what only now may be acted upon; nothing by default."""
+
     async def forget(self, *addresses: str) -> None:
         """Empty now, in this transaction, every record naming these people."""
         await self.processed.forget(person_key(address) for address in addresses)

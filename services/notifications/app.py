@@ -23,7 +23,7 @@ from typing import get_args
 from faststream.asgi import AsgiFastStream
 
 from services.notifications import cycle, experts, handlers, report
-from services.notifications.deliveries import MongoDeliveries
+from services.notifications.deliveries import Handoff, MongoDeliveries
 from services.notifications.domain import RetryPolicy
 from services.notifications.emails import Composer
 from services.notifications.emails.rendering import Renderer
@@ -101,6 +101,7 @@ def create_app(
     config = settings or Settings()
     now = clock or system_clock
     policy = retry or RetryPolicy(max_attempts=config.delivery_max_attempts)
+    handoff = Handoff(lease=lease)  # from the handlers' commits to this instance's sender
     service: Service[Deps, Unit] = Service(
         NAME,
         config,
@@ -110,7 +111,7 @@ def create_app(
             "SMTP with retries; each outcome is announced."
         ),
         publishes=[NotificationSent, NotificationFailed],
-        unit=partial(MongoUnit, chunk=config.delivery_batch_size),
+        unit=partial(MongoUnit, chunk=config.delivery_batch_size, handoff=handoff),
     )
 
     service.consume(MemberRegistered, handlers.welcome_member)
@@ -176,6 +177,7 @@ def create_app(
                 lease=lease,
                 metrics=metrics,
                 tracing=svc.tracing,
+                handoff=handoff,
             )
         )
         return Deps(

@@ -41,11 +41,43 @@ FOLLOW_CHUNKS = 5
 Receipts = dict[str, Document]
 
 
+class Handoff:
+    """Deliveries a handler stored already claimed by this instance's sender, given to
+    the sender once their batch is committed, with their contents: it sends them without
+    claiming them or reading them back (docs/performance.md: a registration alone).
+
+    Only the first chunk of each dispatch is claimed so; the sender follows the next
+    chunks with its own claims. If the instance dies first, the claim's lease ends and
+    any sender takes them, as it would a chunk claimed the usual way.
+    """
+
+    def __init__(self, *, lease: timedelta) -> None:
+        self.owner = uuid.uuid4().hex
+        self.lease = lease
+        self._ready: list[tuple[list[Delivery], dict[str, Content]]] = []
+
+    def offer(self, deliveries: list[Delivery], contents: dict[str, Content]) -> None:
+        """Committed deliveries, claimed for this sender, and their contents."""
+        self._ready.append((deliveries, contents))
+
+    def take(self) -> tuple[list[Delivery], dict[str, Content]]:
+        """Everything offered so far, in the order planned."""
+        ready, self._ready = self._ready, []
+        deliveries = [d for batch, _ in ready for d in batch]
+        return deliveries, {key: c for _, contents in ready for key, c in contents.items()}
+
+
 class MongoDeliveries:
     """Collections `contents`, `deliveries` and `receipts`."""
 
-    def __init__(self, storage: Storage, *, chunk: int = 100) -> None:
+    def __init__(
+        self, storage: Storage, *, chunk: int = 100, handoff: Handoff | None = None
+    ) -> None:
         self.chunk = chunk
+        self._handoff = handoff
+        self._claim_token = uuid.uuid4().hex
+        self._handed: list[Delivery] = []
+        self._handed_contents: dict[str, Content] = {}
         self._kept_contents: list[Document] = []
         self._kept_deliveries: list[Document] = []
         self._contents = storage.collection("contents")
@@ -91,6 +123,7 @@ class MongoDeliveries:
         if not dispatch.late:
             # Its cause is being processed, once: plain inserts, kept back to be written
             # with the batch's others (one insert per collection and batch, `flush`).
+            self._hand(content, deliveries, now=now)
             self._kept_contents.append(content)
             self._kept_deliveries.extend(deliveries)
             self._deliveries.note_write()
@@ -105,6 +138,28 @@ class MongoDeliveries:
         if new:
             await self._deliveries.insert_many(new, ordered=False)
         return len(new)
+
+    def _hand(self, content: Document, deliveries: list[Document], *, now: datetime) -> None:
+        """Claim the dispatch's first chunk for this instance's sender as it is stored."""
+        if self._handoff is None:
+            return
+        first = [d for d in deliveries if d["batch"].endswith("/0") and d["status"] == "pending"]
+        for doc in first:
+            doc.update(
+                lease_owner=self._handoff.owner,
+                lease_until=now + self._handoff.lease,
+                claim=self._claim_token,
+                claims=0,
+            )
+        if first:
+            self._handed.extend(delivery_of(doc) for doc in first)
+            self._handed_contents[content["_id"]] = content_of(content)
+
+    def hand_over(self) -> None:
+        """The batch is committed: give its claimed deliveries to the sender."""
+        if self._handoff is not None and self._handed:
+            self._handoff.offer(self._handed, self._handed_contents)
+        self._handed, self._handed_contents = [], {}
 
     async def flush(self) -> None:
         """Insert the contents and deliveries planned since the last flush (before any
@@ -191,7 +246,10 @@ class MongoDeliveries:
         """
         due = {"status": "pending", "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}}
         token = uuid.uuid4().hex
-        claim = {"$set": {"lease_owner": owner, "lease_until": now + lease, "claim": token}}
+        claim = {
+            "$set": {"lease_owner": owner, "lease_until": now + lease, "claim": token},
+            "$inc": {"claims": 1},
+        }
         batch = next_chunk(following) if following else None
         batches: list[str] = [batch] if batch else []
         if (
@@ -211,7 +269,12 @@ class MongoDeliveries:
         mine = self._deliveries.find(
             {"batch": {"$in": batches}, "claim": token, "status": "pending"}
         ).sort([("next_attempt_at", ASCENDING), ("order", ASCENDING)])
-        deliveries = [delivery_of(doc) async for doc in mine]
+        documents = [doc async for doc in mine]
+        deliveries = [delivery_of(doc) for doc in documents]
+        if all(doc.get("claims") == 0 for doc in documents):
+            # Claimed for the first time, every one: no sender had them, no receipt can
+            # exist. (Deliveries stored before `claims` existed count from 1: looked up.)
+            return deliveries, {}
         receipts = self._receipts.find({"batch": {"$in": batches}})
         return deliveries, {doc["_id"]: doc async for doc in receipts}
 
@@ -383,6 +446,7 @@ def delivery_documents(
             "status": "failed" if problem else "pending",
             "error": problem,
             "attempts": 0,
+            "claims": -1,  # the first claim makes it 0: nobody could have sent it before
             "next_attempt_at": now,
             "lease_until": EPOCH,
             "lease_owner": None,

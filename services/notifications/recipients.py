@@ -38,6 +38,9 @@ class MongoRecipients:
         self._experts = storage.collection("experts")
         self._locks = storage.collection("locks")
         self._roster_locked = False
+        self._known_members: dict[str, bool] = {}
+        """Member ids read ahead (`prefetch_members`): True when stored (or kept back)."""
+        self._kept_members: list[Document] = []
         self._upcoming: list[SessionVersion] | None = None
         self._programme_list: list[ProgrammeVersion] | None = None
 
@@ -66,8 +69,31 @@ class MongoRecipients:
             await self._locks.update_one({"_id": "roster"}, {"$inc": {"version": 1}}, upsert=True)
             self._roster_locked = True
 
+    async def prefetch_members(self, member_ids: Sequence[str]) -> None:
+        """Read at once whether these members are known (a batch of registrations)."""
+        wanted = sorted(set(member_ids) - self._known_members.keys())
+        if not wanted:
+            return
+        found = {d["_id"] async for d in self._members.find({"_id": {"$in": wanted}}, {"_id": 1})}
+        self._known_members.update({member_id: member_id in found for member_id in wanted})
+
+    async def flush(self) -> None:
+        """Insert the members added since the last flush (one insert for a batch)."""
+        kept, self._kept_members = self._kept_members, []
+        if kept:
+            await self._members.insert_many(kept)
+
     async def add_member(self, member_id: str, recipient: Recipient) -> bool:
         await self._lock_roster()
+        if member_id in self._known_members:  # read ahead: kept back, inserted at flush
+            if self._known_members[member_id]:
+                return False
+            self._kept_members.append(
+                {"_id": member_id, **_person(recipient), "left": False, "erased": False}
+            )
+            self._known_members[member_id] = True
+            self._members.note_write()
+            return True
         result = await self._members.update_one(
             {"_id": member_id},
             {"$setOnInsert": {**_person(recipient), "left": False, "erased": False}},
@@ -76,11 +102,13 @@ class MongoRecipients:
         return result.upserted_id is not None
 
     async def member(self, member_id: str) -> Member | None:
+        await self.flush()
         doc = await self._members.find_one({"_id": member_id})
         return _member(doc) if doc else None
 
     async def mark_left(self, member_id: str, recipient: Recipient) -> None:
         await self._lock_roster()
+        self._known_members.pop(member_id, None)
         known = await self.member(member_id)
         # The names known from the registration stay (member_left carries no last name).
         person = {k: v for k, v in _person(recipient).items() if v is not None}
@@ -88,6 +116,7 @@ class MongoRecipients:
         await self._members.update_one({"_id": member_id}, {"$set": update}, upsert=True)
 
     async def mark_erased(self, member_id: str) -> Member | None:
+        self._known_members.pop(member_id, None)
         known = await self.member(member_id)
         await self._members.replace_one(
             {"_id": member_id}, {"left": True, "erased": True}, upsert=True
@@ -96,6 +125,7 @@ class MongoRecipients:
 
     async def active_members(self) -> list[Recipient]:
         await self._lock_roster()
+        await self.flush()
         cursor = self._members.find({"left": False}).sort("_id", ASCENDING)
         return [_recipient(doc, audience="member") async for doc in cursor]
 
@@ -200,7 +230,10 @@ class MongoRecipients:
 
     async def sessions(self, session_ids: Iterable[str]) -> dict[str, SessionVersion]:
         """Sessions by id (the sender reads them outside transactions)."""
-        cursor = self._sessions.find({"_id": {"$in": sorted(set(session_ids))}})
+        wanted = sorted(set(session_ids))
+        if not wanted:  # a welcome, a rejection: no session to read
+            return {}
+        cursor = self._sessions.find({"_id": {"$in": wanted}})
         return {doc["_id"]: _session(doc) async for doc in cursor}
 
     async def upcoming_sessions(self, now: datetime) -> list[SessionVersion]:

@@ -22,20 +22,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from services.notifications.deliveries import MongoDeliveries, Receipts
+from services.notifications.deliveries import Handoff, MongoDeliveries, Receipts
 from services.notifications.domain import Outcome, Refused, RetryPolicy, Sent, Skipped
 from services.notifications.emails import Composer
 from services.notifications.emails.mime import sender_address
 from services.notifications.events import announcement
 from services.notifications.metrics import DeliveryMetrics
 from services.notifications.recipients import MongoRecipients
-from services.notifications.records import Delivery
+from services.notifications.records import Content, Delivery
 from services.notifications.smtp import SmtpClient
 from shared.clock import Clock
 from shared.kafka import Emission, EventPublisher
@@ -69,6 +68,7 @@ class Sender:
         lease: timedelta,
         metrics: DeliveryMetrics,
         tracing: Tracing,
+        handoff: Handoff,
     ) -> None:
         self.repo = store
         self.metrics = metrics
@@ -79,7 +79,9 @@ class Sender:
         self.clock = clock
         self.retry = retry
         self.lease = lease
-        self.owner = uuid.uuid4().hex
+        self.handoff = handoff
+        self.owner = handoff.owner
+        self._handed_contents: dict[str, Content] = {}
         self.mailer = SmtpClient(settings, clock=clock)
         self.composer = composer
         self._envelope_from = sender_address(settings.mail_from)
@@ -123,7 +125,8 @@ class Sender:
                 await self.announce()
                 await self.repo.scrub_settled(self.settings.delivery_batch_size)
             self._swept_at = time.monotonic()
-        claimed = await self._claim()
+        handed, self._handed_contents = self.handoff.take()
+        claimed = (handed, {}) if handed else await self._claim()
         while claimed[0]:
             # A claim short of the limit took everything due: what arrives later wakes
             # the sender (or the next poll finds it), no claim to come back empty.
@@ -133,7 +136,7 @@ class Sender:
                 else None
             )
             try:
-                await self.deliver(*claimed)
+                await self.deliver(*claimed, last=upcoming is None)
             except BaseException:
                 if upcoming is not None:
                     upcoming.cancel()
@@ -151,10 +154,19 @@ class Sender:
             following=following,
         )
 
-    async def deliver(self, batch: list[Delivery], receipts: Receipts | None = None) -> None:
-        """Send a claimed chunk over one connection, a receipt per accepted email."""
+    async def deliver(
+        self, batch: list[Delivery], receipts: Receipts | None = None, *, last: bool = False
+    ) -> None:
+        """Send a claimed chunk over one connection, a receipt per accepted email.
+
+        The `last` chunk of a step writes no receipt for its last email: its outcome is
+        recorded right after, with nothing sent in between, so a crash there re-sends
+        that one email, as a crash at any moment may."""
         receipts = receipts or {}
-        contents = await self.repo.contents(d.content_id for d in batch)
+        contents = dict(self._handed_contents)  # handed over with their deliveries
+        missing = {d.content_id for d in batch} - contents.keys()
+        if missing:
+            contents.update(await self.repo.contents(missing))
         sessions = await self.sessions.sessions(d.session_id for d in batch if d.session_id)
         outcomes: Outcomes = []
         receipt: asyncio.Future[None] | None = None
@@ -180,7 +192,7 @@ class Sender:
                 previous, receipt = receipt, None
                 trace = content.traceparent if content else None
                 outcome = await self._send(delivery, message, subject, previous, trace)
-                if isinstance(outcome, Sent):
+                if isinstance(outcome, Sent) and not (last and delivery is batch[-1]):
                     receipt = asyncio.ensure_future(
                         self.repo.receipt(delivery, at=outcome.at, subject=subject)
                     )
