@@ -43,6 +43,7 @@ class CommandCounter(monitoring.CommandListener):
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.counts: dict[tuple[str, str], int] = {}
+        self._children: dict[tuple[str, str], Any] = {}
         self._metric = Counter(
             "caprural_database_commands",
             "MongoDB commands sent, by work (events, deliveries, sweeps, ...) and command.",
@@ -52,8 +53,11 @@ class CommandCounter(monitoring.CommandListener):
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         key = (_WORK.get(), event.command_name)
-        self.counts[key] = self.counts.get(key, 0) + 1
-        self._metric.labels(*key).inc()
+        count = self.counts.get(key, 0)
+        self.counts[key] = count + 1
+        if not count:  # a new pair of labels: looked up once, then kept
+            self._children[key] = self._metric.labels(*key)
+        self._children[key].inc()
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

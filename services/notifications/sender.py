@@ -49,7 +49,10 @@ Outcomes = list[tuple[Delivery, dict[str, Any]]]
 GATHER_SECONDS = 0.03
 """How long the sender waits, once woken, for more deliveries to claim together."""
 SWEEP_SECONDS = 1.0
-"""How often the sender looks for outcomes to announce and erasures to scrub."""
+"""How often, at most, the sender looks for outcomes to announce and erasures to scrub
+while events arrive or an announcement failed."""
+IDLE_SWEEP_SECONDS = 30.0
+"""How often it looks when nothing happens (what another instance left, after a crash)."""
 
 
 class Sender:
@@ -87,15 +90,17 @@ class Sender:
         self._envelope_from = sender_address(settings.mail_from)
         self._late: tuple[Delivery, dict[str, Any]] | None = None
         self._recording: asyncio.Future[None] | None = None
-        self._swept_at = -SWEEP_SECONDS
+        self._swept_at = -IDLE_SWEEP_SECONDS
+        self._owed = False
 
     async def run(self, wake: asyncio.Event) -> None:
         """Deliver until cancelled; a failing database only pauses the loop."""
         failures = 0
+        woken = True
         try:
             while True:
                 try:
-                    await self.step()
+                    await self.step(woken=woken)
                     failures = 0
                 except Exception as error:  # noqa: BLE001 (logged; the loop must survive)
                     failures += 1
@@ -103,10 +108,12 @@ class Sender:
                 pause = self.settings.delivery_poll_seconds * min(2**failures, 30)
                 try:
                     await asyncio.wait_for(wake.wait(), timeout=pause)
+                    woken = True
                     # Let the deliveries of the next few batches arrive: one claim and
                     # one record for several emails instead of one each.
                     await asyncio.sleep(GATHER_SECONDS)
                 except TimeoutError:
+                    woken = False
                     await self.mailer.close()  # idle: say goodbye to the relay
                 wake.clear()
         finally:
@@ -116,13 +123,19 @@ class Sender:
             with suppress(Exception):
                 await self.repo.release(self.owner)
 
-    async def step(self) -> None:
-        """Announce what ended, then send chunks as long as deliveries are due."""
-        if time.monotonic() - self._swept_at >= SWEEP_SECONDS:
-            # Outcomes left to announce and erasures left to scrub are rare: two
-            # queries once a second, not at every step (each costs a round trip).
+    async def step(self, *, woken: bool = True) -> None:
+        """Announce what ended, then send chunks as long as deliveries are due.
+
+        Outcomes left to announce and erasures left to scrub are rare: the two queries
+        that look for them run at most once a second while events arrive (an erasure is
+        an event) or after an announcement failed, and every IDLE_SWEEP_SECONDS when
+        the sender is only polling (an idle platform costs close to nothing)."""
+        since = time.monotonic() - self._swept_at
+        if since >= SWEEP_SECONDS and (woken or self._owed or since >= IDLE_SWEEP_SECONDS):
             with working("sweeps"):
+                self._owed = True  # until every owed outcome is published
                 await self.announce()
+                self._owed = False
                 await self.repo.scrub_settled(self.settings.delivery_batch_size)
             self._swept_at = time.monotonic()
         handed, self._handed_contents = self.handoff.take()
@@ -304,6 +317,7 @@ class Sender:
         except Exception as error:  # noqa: BLE001 (Kafka down: the sweep announces later)
             logger.warning("could not announce %d outcomes yet: %s", len(events), error)
             announced = False
+            self._owed = True  # swept again at the next step
         for _, fields in outcomes:
             if "status" in fields:
                 fields["announced"] = announced or fields["status"] == "skipped"
