@@ -177,8 +177,38 @@ async def system_registrations(settings: Settings, count: int, *, log: Path) -> 
         service.terminate()
 
 
-async def fanout(infra: Infra, settings: Settings, members: int, *, log: Path) -> dict[str, float]:
-    """One session_scheduled to `members` members, then the raw SMTP baseline."""
+def fanned_out(kind: str) -> dict[str, Any]:
+    """The event of a fan-out: a session's invitation, or its compte rendu."""
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+    session = {
+        "session_id": str(uuid.uuid4()),
+        "title": "Gouvernance des démarches alimentaires",
+        "question": "Quelles instances de gouvernance ?",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=2)).isoformat(),
+        "timezone": "Europe/Paris",
+        "join_url": "https://visio.caprural.org/pat/bench",
+        "sequence": 0,
+    }
+    if kind == "invitation":
+        return cloudevent("session_scheduled", session)
+    report = {
+        **session,
+        "report_version": 1,
+        "summary": "Trois territoires ont présenté leur instance de gouvernance. " * 20,
+        "resources": [
+            {"title": "Guide de la gouvernance alimentaire", "url": "https://caprural.org/g"}
+        ],
+        "next_steps": ["Partager les chartes de gouvernance", "Revoir le calendrier"],
+    }
+    return cloudevent("session_report_shared", report)
+
+
+async def fanout(
+    infra: Infra, settings: Settings, members: int, *, log: Path, kind: str = "invitation"
+) -> dict[str, float]:
+    """One session_scheduled (or session_report_shared: `kind`) to `members` members,
+    then the raw SMTP baseline."""
     store = infra.mail.store
     service = ServiceProcess("notifications", settings, log=log).start()
     try:
@@ -216,20 +246,7 @@ async def fanout(infra: Infra, settings: Settings, members: int, *, log: Path) -
             message="welcome emails",
         )
         mark = len(store.snapshot())
-        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
-        session = cloudevent(
-            "session_scheduled",
-            {
-                "session_id": str(uuid.uuid4()),
-                "title": "Gouvernance des démarches alimentaires",
-                "question": "Quelles instances de gouvernance ?",
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=2)).isoformat(),
-                "timezone": "Europe/Paris",
-                "join_url": "https://visio.caprural.org/pat/bench",
-                "sequence": 0,
-            },
-        )
+        session = fanned_out(kind)
         url = f"http://127.0.0.1:{service.port}"
         commands_before = await commands(url)
         cpu_before = cpu_seconds(service.child.pid)
@@ -430,6 +447,14 @@ async def main(size: str, out: Path) -> dict[str, Any]:
             infra, make_settings(infra), sizes.members, log=logs / "notifications.log"
         )
     with embedded_infra() as infra:
+        report = await fanout(
+            infra,
+            make_settings(infra),
+            sizes.members,
+            log=logs / "notifications-report.log",
+            kind="compte_rendu",
+        )
+    with embedded_infra() as infra:
         lat: dict[str, Any] = await latency(
             infra, make_settings(infra), sizes.latency_events, sizes.rate, logs=logs
         )
@@ -447,6 +472,7 @@ async def main(size: str, out: Path) -> dict[str, Any]:
             "events": sizes.registrations,
         },
         "fanout": {**fan, "members": sizes.members},
+        "report_fanout": {**report, "members": sizes.members},
         "latency": lat,
         "targets": TARGETS,
     }
@@ -455,6 +481,7 @@ async def main(size: str, out: Path) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     """The figures as a text table."""
     reg, fan, lat = result["registration"], result["fanout"], result["latency"]
+    rep = result["report_fanout"]
     rows = [
         (
             "(a) registrations/s",
@@ -481,6 +508,13 @@ def table(result: dict[str, Any]) -> str:
             f"p50 {lat['raw']['p50_ms']:.0f}",
             f"p95 {lat['raw']['p95_ms']:.0f}",
             f"p99 {lat['raw']['p99_ms']:.0f} (2 hops + 2 inserts + 1 SMTP send)",
+        ),
+        (
+            "(b') compte rendu/s",
+            f"{rep['emails_per_second']:.0f}",
+            f"raw {rep['raw_emails_per_second']:.0f}",
+            f"ratio {rep['ratio']:.2f}; {rep['commands_per_email']:.2f} commands and "
+            f"{rep['service_cpu_ms_per_email']:.2f} ms CPU per email",
         ),
         (
             "    database commands",

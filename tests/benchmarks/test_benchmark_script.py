@@ -38,6 +38,7 @@ def test_the_benchmark_writes_every_figure_at_a_tiny_size(tmp_path, infra):
     for section, keys in {
         "registration": ["events_per_second", "raw_events_per_second", "ratio", "peak_rss_mb"],
         "fanout": ["emails_per_second", "raw_emails_per_second", "ratio", "peak_rss_mb"],
+        "report_fanout": ["emails_per_second", "raw_emails_per_second", "commands_per_email"],
         "latency": ["p50_ms", "p95_ms", "p99_ms"],
     }.items():
         for key in keys:
