@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -62,6 +63,15 @@ def quiet(infra: Infra) -> Settings:
     return make_settings(infra, delivery_poll_seconds=600)
 
 
+@pytest.fixture
+async def publish(quiet: Settings) -> AsyncIterator[Publisher]:
+    """Publishes on this test's topics."""
+    publisher = Publisher(quiet)
+    await publisher.start()
+    yield publisher
+    await publisher.stop()
+
+
 def total(counts: Counts) -> int:
     return sum(counts.values())
 
@@ -71,90 +81,68 @@ async def sent(mongo: Any, settings: Settings, count: int) -> bool:
     return bool(await deliveries.count_documents({"status": "sent"}) >= count)
 
 
-async def test_a_registration_arriving_alone_costs_at_most_its_budget(quiet, mongo):
+async def test_a_registration_arriving_alone_costs_at_most_its_budget(quiet, publish, mongo):
     mark = token()
-    publisher = Publisher(quiet)
-    await publisher.start()
-    try:
-        async with (
-            running(registration_app, quiet) as registration_service,
-            running(notifications_app, quiet) as notifications_service,
-        ):
-            apps = (registration_service, notifications_service)
-            # The first registration pays for what is read once (indexes warm, the
-            # sender's first claim); the next ones are what a registration costs.
-            costs: list[tuple[Counts, Counts]] = []
-            for n in range(3):
-                before = await settled(*apps, works=FLOW)
-                address = f"alone{n}-{mark}@cc-exemple.fr"
-                await publisher.event("registration_requested", registration(address))
-                await eventually(
-                    partial(sent, mongo, quiet, n + 1), timeout=60, message="the welcome"
-                )
-                after = await settled(*apps, works=FLOW)
-                costs.append((spent(before[0], after[0], *FLOW), spent(before[1], after[1], *FLOW)))
-    finally:
-        await publisher.stop()
+    async with (
+        running(registration_app, quiet) as registration_service,
+        running(notifications_app, quiet) as notifications_service,
+    ):
+        apps = (registration_service, notifications_service)
+        # The first registration pays for what is read once (indexes warm, the sender's
+        # first claim); the next ones are what a registration costs.
+        costs: list[tuple[Counts, Counts]] = []
+        for n in range(3):
+            before = await settled(*apps, works=FLOW)
+            address = f"alone{n}-{mark}@cc-exemple.fr"
+            await publish.event("registration_requested", registration(address))
+            await eventually(partial(sent, mongo, quiet, n + 1), timeout=60, message="welcome")
+            after = await settled(*apps, works=FLOW)
+            costs.append((spent(before[0], after[0], *FLOW), spent(before[1], after[1], *FLOW)))
     registering, notifying = costs[-1]
     assert costs[1] == costs[2], "the same flow, the same commands"
     alone = total(registering) + total(notifying)
     assert alone <= ALONE, f"{alone}: registration {registering}, notifications {notifying}"
 
 
-async def test_a_burst_of_registrations_costs_at_most_its_budget_each(quiet, mongo):
+async def test_a_burst_of_registrations_costs_at_most_its_budget_each(quiet, publish, mongo):
     mark = token()
     count = 200
-    publisher = Publisher(quiet)
-    await publisher.start()
-    try:
-        # Published before the services start: they find a burst waiting, as after a
-        # busy hour on the website, and read it in full batches (counts that do not
-        # depend on how fast this test publishes).
-        for n in range(count):
-            address = f"burst{n}-{mark}@cc-exemple.fr"
-            await publisher.event("registration_requested", registration(address))
-        async with (
-            running(registration_app, quiet) as registration_service,
-            running(notifications_app, quiet) as notifications_service,
-        ):
-            await eventually(
-                lambda: sent(mongo, quiet, count), timeout=120, message="every welcome"
-            )
-            registering, notifying = await settled(
-                registration_service, notifications_service, works=FLOW
-            )
-    finally:
-        await publisher.stop()
+    # Published before the services start: they find a burst waiting, as after a busy
+    # hour on the website, and read it in full batches (counts that do not depend on how
+    # fast this test publishes).
+    for n in range(count):
+        await publish.event("registration_requested", registration(f"b{n}-{mark}@cc-exemple.fr"))
+    async with (
+        running(registration_app, quiet) as registration_service,
+        running(notifications_app, quiet) as notifications_service,
+    ):
+        await eventually(lambda: sent(mongo, quiet, count), timeout=120, message="every welcome")
+        registering, notifying = await settled(
+            registration_service, notifications_service, works=FLOW
+        )
     each = (total(registering) + total(notifying)) / count
     assert each <= BURST, f"{each:.2f} per registration: {registering + notifying}"
 
 
-async def test_an_invitation_fan_out_costs_at_most_its_budget_per_email(quiet, mongo):
+async def test_an_invitation_fan_out_costs_at_most_its_budget_per_email(quiet, publish, mongo):
     mark = token()
     count = 300
-    publisher = Publisher(quiet)
-    await publisher.start()
-    try:
-        async with running(notifications_app, quiet) as notifications_service:
-            for n in range(count):
-                await publisher.event("member_registered", member(f"m{n}-{mark}@cc-exemple.fr"))
-            await eventually(
-                lambda: sent(mongo, quiet, count), timeout=120, message="every welcome"
-            )
-            (before,) = await settled(notifications_service, works=FLOW)
-            starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
-            planned = session(
-                f"s-{mark}",
-                starts_at=starts.isoformat(),
-                ends_at=(starts + timedelta(hours=2)).isoformat(),
-            )
-            await publisher.event("session_scheduled", planned, subject=f"s-{mark}")
-            await eventually(
-                lambda: sent(mongo, quiet, 2 * count), timeout=120, message="every invitation"
-            )
-            (after,) = await settled(notifications_service, works=FLOW)
-    finally:
-        await publisher.stop()
+    async with running(notifications_app, quiet) as notifications_service:
+        for n in range(count):
+            await publish.event("member_registered", member(f"m{n}-{mark}@cc-exemple.fr"))
+        await eventually(lambda: sent(mongo, quiet, count), timeout=120, message="every welcome")
+        (before,) = await settled(notifications_service, works=FLOW)
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+        planned = session(
+            f"s-{mark}",
+            starts_at=starts.isoformat(),
+            ends_at=(starts + timedelta(hours=2)).isoformat(),
+        )
+        await publish.event("session_scheduled", planned, subject=f"s-{mark}")
+        await eventually(
+            lambda: sent(mongo, quiet, 2 * count), timeout=120, message="every invitation"
+        )
+        (after,) = await settled(notifications_service, works=FLOW)
     notifying: Counter[tuple[str, str]] = spent(before, after, *FLOW)
     each = total(notifying) / count
     assert each <= INVITATION, f"{each:.3f} per email: {notifying}"
