@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ClientBulkWriteException, DuplicateKeyError
 
 from shared.contract import CloudEvent
 from shared.errors import is_poison, is_transient
@@ -104,7 +104,10 @@ class Inbox(Generic[UnitT]):
         for _ in range(_MAX_CONFLICT_RETRIES):
             try:
                 opened: list[UnitT] = []
-                async with self._client.start_session() as session:
+                # No causal consistency: each batch is its own session, and a retried
+                # transaction needs none (a `bulkWrite` first in a transaction that
+                # carries `afterClusterTime` is refused by SecantusDB).
+                async with self._client.start_session(causal_consistency=False) as session:
                     attempt = partial(
                         self._attempt, steps=steps, look_first=look_first, opened=opened
                     )
@@ -159,8 +162,8 @@ class Inbox(Generic[UnitT]):
                 known[event.id] = record
                 fresh.append(record)
             outcomes.append(Done(event, record.outputs, record.forget))
-        await unit.flush()
         await unit.processed.add(fresh)
+        await storage.flush()  # the records and every insert kept back: one command
         return outcomes
 
 
@@ -168,7 +171,11 @@ def _duplicate_key(error: Exception) -> bool:
     """A unique key already taken (by one write, or by every failed write of a bulk one)."""
     if isinstance(error, DuplicateKeyError):
         return True
-    failed = error.details.get("writeErrors", []) if isinstance(error, BulkWriteError) else []
+    failed: list[Any] = []
+    if isinstance(error, BulkWriteError):
+        failed = error.details.get("writeErrors", [])
+    elif isinstance(error, ClientBulkWriteException):
+        failed = error.write_errors or []
     return bool(failed) and all(failure.get("code") == 11000 for failure in failed)
 
 

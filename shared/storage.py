@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pymongo import InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.command_cursor import AsyncCommandCursor
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import InvalidOperation
 from pymongo.results import (
     BulkWriteResult,
+    ClientBulkWriteResult,
     DeleteResult,
     InsertManyResult,
     InsertOneResult,
@@ -22,6 +25,9 @@ from pymongo.results import (
 )
 
 from shared.mongo import Document
+
+_BULK_ACROSS_COLLECTIONS = [True]
+"""Whether the server takes one bulkWrite across collections (MongoDB 8); learnt once."""
 
 
 class Storage:
@@ -35,6 +41,53 @@ class Storage:
         self.db = db
         self.session = session
         self.writes = 0
+        self._kept: list[tuple[str, Document]] = []
+
+    def keep(self, collection: str, documents: Iterable[Document]) -> None:
+        """Insert `documents` into `collection` later, with every other insert kept back
+        by this storage, in one command (`flush`)."""
+        self._kept.extend((collection, document) for document in documents)
+
+    async def flush(self) -> None:
+        """Write the inserts kept back: one `bulkWrite` across collections (MongoDB 8),
+        or one `insert_many` per collection on an earlier server."""
+        kept, self._kept = self._kept, []
+        if not kept:
+            return
+        names = list(dict.fromkeys(name for name, _ in kept))
+        if len(names) > 1 and _BULK_ACROSS_COLLECTIONS[0]:
+            models = [InsertOne(doc, namespace=f"{self.db.name}.{name}") for name, doc in kept]
+            try:
+                await self.db.client.bulk_write(models, session=self.session)
+                return
+            except InvalidOperation as error:  # raised before anything is sent
+                if "8.0" not in str(error):
+                    raise
+                _BULK_ACROSS_COLLECTIONS[0] = False
+        for name in names:
+            documents = [doc for kept_in, doc in kept if kept_in == name]
+            await self.db[name].insert_many(documents, session=self.session)
+
+    def namespace(self, collection: str) -> str:
+        """`database.collection`, as a write across collections names its target."""
+        return f"{self.db.name}.{collection}"
+
+    async def write_across(self, writes: Sequence[Any]) -> ClientBulkWriteResult | None:
+        """Several writes (`UpdateOne(..., namespace=storage.namespace(name))`...) to
+        several collections in one command, with each one's result; None when the server
+        cannot (before MongoDB 8): the caller makes them one by one."""
+        if not _BULK_ACROSS_COLLECTIONS[0]:
+            return None
+        self.writes += 1
+        try:
+            return await self.db.client.bulk_write(
+                list(writes), session=self.session, verbose_results=True
+            )
+        except InvalidOperation as error:  # raised before anything is sent
+            if "8.0" not in str(error):
+                raise
+            _BULK_ACROSS_COLLECTIONS[0] = False
+            return None
 
     def collection(self, name: str) -> Collection:
         """The collection `name`, every call bound to this storage's session."""
@@ -55,10 +108,12 @@ class Collection:
     def _write(self) -> None:
         self._storage.writes += 1
 
-    def note_write(self) -> None:
-        """A write kept back by a repository, to be made later in the same attempt: it
-        counts as made (a handler that fails after it is no longer free of effects)."""
+    def insert_later(self, documents: Iterable[Document]) -> None:
+        """Insert `documents` when the storage is flushed (before the transaction's end:
+        the inbox flushes with the batch's records), together with the other inserts
+        kept back: one command for all of them. Reading them before takes a flush."""
         self._write()
+        self._storage.keep(self.raw.name, documents)
 
     # --- reads -------------------------------------------------------------------
 

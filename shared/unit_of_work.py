@@ -88,10 +88,6 @@ class UnitOfWork:
         """Read ahead what the batch's handlers will ask for (the inbox calls it with the
         events about to be handled); nothing by default."""
 
-    async def flush(self) -> None:
-        """Write what the repositories kept back to write together (the inbox calls it
-        before recording the batch, in the same transaction); nothing by default."""
-
     async def committed(self) -> None:
         """The attempt this unit belongs to is committed (the inbox calls it once, after
         the commit): hand on what only now may be acted upon; nothing by default."""
@@ -116,8 +112,8 @@ class MongoProcessedEvents:
         return {doc["_id"]: _record(doc) async for doc in cursor}
 
     async def add(self, records: Sequence[Record]) -> None:
-        if records:
-            await self._records.insert_many([_document(r) for r in records], ordered=False)
+        if records:  # with the batch's other inserts, when the inbox flushes
+            self._records.insert_later([_document(r) for r in records])
 
     async def forget(self, people: Iterable[str]) -> int:
         keys = list(people)

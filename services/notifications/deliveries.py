@@ -78,8 +78,7 @@ class MongoDeliveries:
         self._claim_token = uuid.uuid4().hex
         self._handed: list[Delivery] = []
         self._handed_contents: dict[str, Content] = {}
-        self._kept_contents: list[Document] = []
-        self._kept_deliveries: list[Document] = []
+        self._storage = storage
         self._contents = storage.collection("contents")
         self._deliveries = storage.collection("deliveries")
         self._receipts = storage.collection("receipts")
@@ -124,9 +123,8 @@ class MongoDeliveries:
             # Its cause is being processed, once: plain inserts, kept back to be written
             # with the batch's others (one insert per collection and batch, `flush`).
             self._hand(content, deliveries, now=now)
-            self._kept_contents.append(content)
-            self._kept_deliveries.extend(deliveries)
-            self._deliveries.note_write()
+            self._contents.insert_later([content])
+            self._deliveries.insert_later(deliveries)
             return len(deliveries)
         await self.flush()
         await self._contents.update_one(
@@ -162,14 +160,9 @@ class MongoDeliveries:
         self._handed, self._handed_contents = [], {}
 
     async def flush(self) -> None:
-        """Insert the contents and deliveries planned since the last flush (before any
-        other change to them in the transaction, and before the batch is recorded)."""
-        contents, self._kept_contents = self._kept_contents, []
-        deliveries, self._kept_deliveries = self._kept_deliveries, []
-        if contents:
-            await self._contents.insert_many(contents)
-        if deliveries:
-            await self._deliveries.insert_many(deliveries)
+        """Insert the contents and deliveries planned so far (before any other change to
+        them in the transaction; otherwise the inbox does, with the batch's records)."""
+        await self._storage.flush()
 
     async def cancel_pending(self, person: str, *, kinds: Sequence[str], keep: bool) -> int:
         """Drop what is still to be sent to a person: the `kinds` given (`keep`: all but

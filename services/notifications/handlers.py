@@ -82,9 +82,10 @@ async def welcome_member(event: MemberRegistered, uow: Unit, deps: Deps) -> None
         return  # known already, or a tombstone: left or erased first
     now = deps.clock()
     await uow.deliveries.plan(personal(event, "welcome", member), now=now)
+    upcoming = await uow.recipients.upcoming_sessions(now)  # with the programmes: one read
     for programme in await uow.recipients.current_programmes(now.year):
         await uow.deliveries.plan(late_announcement(programme, member), now=now)
-    for session in await uow.recipients.upcoming_sessions(now):
+    for session in upcoming:
         await uow.deliveries.plan(late_invitation(session, member), now=now)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 
 from services.notifications.domain import Recipient
 from services.notifications.records import (
@@ -24,6 +24,10 @@ from services.notifications.records import (
 from shared.links import Audience
 from shared.mongo import Document
 from shared.storage import Storage
+
+ROSTER = {"_id": "roster"}
+ROSTER_LOCK = {"$inc": {"version": 1}}
+"""The write that serialises the transactions reading or changing the member list."""
 
 
 class MongoRecipients:
@@ -38,9 +42,11 @@ class MongoRecipients:
         self._experts = storage.collection("experts")
         self._locks = storage.collection("locks")
         self._roster_locked = False
+        self._storage = storage
+        self._locks_ns = storage.namespace("locks")
+        self._members_ns = storage.namespace("members")
         self._known_members: dict[str, bool] = {}
         """Member ids read ahead (`prefetch_members`): True when stored (or kept back)."""
-        self._kept_members: list[Document] = []
         self._upcoming: list[SessionVersion] | None = None
         self._programme_list: list[ProgrammeVersion] | None = None
 
@@ -66,7 +72,7 @@ class MongoRecipients:
         Once per transaction is enough.
         """
         if not self._roster_locked:
-            await self._locks.update_one({"_id": "roster"}, {"$inc": {"version": 1}}, upsert=True)
+            await self._locks.update_one(ROSTER, ROSTER_LOCK, upsert=True)
             self._roster_locked = True
 
     async def prefetch_members(self, member_ids: Sequence[str]) -> None:
@@ -78,27 +84,31 @@ class MongoRecipients:
         self._known_members.update({member_id: member_id in found for member_id in wanted})
 
     async def flush(self) -> None:
-        """Insert the members added since the last flush (one insert for a batch)."""
-        kept, self._kept_members = self._kept_members, []
-        if kept:
-            await self._members.insert_many(kept)
+        """Insert the members added so far (otherwise the inbox does, with the records)."""
+        await self._storage.flush()
 
     async def add_member(self, member_id: str, recipient: Recipient) -> bool:
-        await self._lock_roster()
         if member_id in self._known_members:  # read ahead: kept back, inserted at flush
+            await self._lock_roster()
             if self._known_members[member_id]:
                 return False
-            self._kept_members.append(
-                {"_id": member_id, **_person(recipient), "left": False, "erased": False}
-            )
+            member = {"_id": member_id, **_person(recipient), "left": False, "erased": False}
+            self._members.insert_later([member])
             self._known_members[member_id] = True
-            self._members.note_write()
             return True
-        result = await self._members.update_one(
-            {"_id": member_id},
-            {"$setOnInsert": {**_person(recipient), "left": False, "erased": False}},
-            upsert=True,
-        )
+        known = {"$setOnInsert": {**_person(recipient), "left": False, "erased": False}}
+        if not self._roster_locked:  # the lock and the member in one command (MongoDB 8)
+            both = await self._storage.write_across(
+                [
+                    UpdateOne(ROSTER, ROSTER_LOCK, upsert=True, namespace=self._locks_ns),
+                    UpdateOne({"_id": member_id}, known, upsert=True, namespace=self._members_ns),
+                ]
+            )
+            if both is not None:
+                self._roster_locked = True
+                return both.update_results[1].upserted_id is not None
+        await self._lock_roster()
+        result = await self._members.update_one({"_id": member_id}, known, upsert=True)
         return result.upserted_id is not None
 
     async def member(self, member_id: str) -> Member | None:
@@ -238,10 +248,28 @@ class MongoRecipients:
 
     async def upcoming_sessions(self, now: datetime) -> list[SessionVersion]:
         if self._upcoming is None:  # read once per transaction (a batch)
-            query = {"cancelled": False, "starts_at": {"$gt": now}}
-            cursor = self._sessions.find(query).sort("starts_at", ASCENDING)
-            self._upcoming = [_session(doc) async for doc in cursor]
+            await self._read_what_is_sent_late(now)
+        assert self._upcoming is not None
         return [version for version in self._upcoming if version.starts_at > now]
+
+    async def _read_what_is_sent_late(self, now: datetime) -> None:
+        """The upcoming sessions, and the programmes unless read already: what a new
+        member is sent late, in one command (`$unionWith`); a welcome asks for both."""
+        pipeline: list[Document] = [
+            {"$match": {"cancelled": False, "starts_at": {"$gt": now}}},
+            {"$sort": {"starts_at": ASCENDING}},
+            {"$unionWith": {"coll": "programmes", "pipeline": [{"$sort": {"_id": ASCENDING}}]}},
+        ]
+        sessions: list[SessionVersion] = []
+        programmes: list[ProgrammeVersion] = []
+        async for doc in await self._sessions.aggregate(pipeline):
+            if isinstance(doc["_id"], int):  # a programme's id is its year
+                programmes.append(_programme(doc))
+            else:
+                sessions.append(_session(doc))
+        self._upcoming = sessions
+        if self._programme_list is None:
+            self._programme_list = programmes
 
     # --- programmes --------------------------------------------------------------
 

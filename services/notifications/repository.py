@@ -40,10 +40,6 @@ class MongoUnit(Unit):
         if len(ids) > 1:
             await self._recipients.prefetch_members(ids)
 
-    async def flush(self) -> None:
-        await self._recipients.flush()
-        await self._deliveries.flush()
-
     async def committed(self) -> None:
         self._deliveries.hand_over()
 

@@ -51,9 +51,6 @@ class MongoUnit(Unit):
         keys = [a.key for a in map(check_address, addresses) if isinstance(a, EmailAddress)]
         await self._members.prefetch(keys)
 
-    async def flush(self) -> None:
-        await self._members.flush()
-
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
     """One member per address key; one place per person and session."""
@@ -79,8 +76,8 @@ class MongoMembers:
     def __init__(self, storage: Storage) -> None:
         self._members = storage.collection("members")
         self._erased = storage.collection("erased_members")
+        self._storage = storage
         self._known: dict[str, Member | None] = {}
-        self._kept: list[Member] = []
 
     async def prefetch(self, email_keys: Iterable[str]) -> None:
         """Read the members of these keys at once (None for a key nobody has)."""
@@ -90,10 +87,8 @@ class MongoMembers:
             self._known.update({key: found.get(key) for key in wanted})
 
     async def flush(self) -> None:
-        """Insert the members added since the last flush."""
-        kept, self._kept = self._kept, []
-        if kept:
-            await self._members.insert_many([_member_doc(m) for m in kept])
+        """Insert the members added so far (otherwise the inbox does, with the records)."""
+        await self._storage.flush()
 
     async def find(self, email_key: str) -> Member | None:
         if email_key in self._known:
@@ -112,9 +107,8 @@ class MongoMembers:
         return {doc["email_key"]: _member(doc) async for doc in cursor}
 
     async def add(self, member: Member) -> None:
-        self._kept.append(member)
+        self._members.insert_later([_member_doc(member)])
         self._known[member.email_key] = member
-        self._members.note_write()
 
     async def rejoin(self, member: Member) -> None:
         await self._changing()

@@ -62,6 +62,34 @@ async def test_a_batch_reads_its_members_once_and_adds_them_once(settings: Setti
     ]
     assert members == 3
     by_command = {command: n for (work, command), n in counter.counts.items() if work == "events"}
-    # One read of the members, one insert of the members and one of the records, one
-    # commit: four commands for four registrations.
+    # One read of the members, one write of the members with the records (one bulkWrite
+    # across collections; an insert each before MongoDB 8), one commit.
+    assert by_command in (
+        {"find": 1, "bulkWrite": 1, "commitTransaction": 1},
+        {"find": 1, "insert": 2, "commitTransaction": 1},
+    )
+
+
+async def test_before_mongodb_8_the_kept_inserts_go_one_collection_at_a_time(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("shared.storage._BULK_ACROSS_COLLECTIONS", [False])
+    counter = CommandCounter()
+    client = create_client(settings, app_name="test", counter=counter)
+    db = client[f"batch_{uuid.uuid4().hex[:8]}"]
+    await create_indexes(db)
+    inbox: Inbox[MongoUnit] = Inbox(client, db, MongoUnit)
+    deps = handlers.Deps(clock=lambda: datetime.now(UTC), capacity=10)
+    first, second = request(f"a-{token()}@cc-exemple.fr"), request(f"b-{token()}@cc-exemple.fr")
+    try:
+        with working("events"):
+            await inbox.process(
+                [Step(e, partial(handlers.register_member, e, deps=deps)) for e in (first, second)]
+            )
+        members = await db["members"].count_documents({})
+        records = await db["processed_events"].count_documents({})
+    finally:
+        await client.close()
+    assert (members, records) == (2, 2)
+    by_command = {command: n for (work, command), n in counter.counts.items() if work == "events"}
     assert by_command == {"find": 1, "insert": 2, "commitTransaction": 1}
