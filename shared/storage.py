@@ -26,6 +26,11 @@ from pymongo.results import (
 
 from shared.mongo import Document
 
+ACROSS_AT_MOST = 50
+"""Kept inserts written in one bulkWrite across collections up to this many documents:
+the round trips saved matter for a small batch; for a large one, SecantusDB writes an
+`insert_many` per collection faster than one `bulkWrite` (scenario (a) of make bench:
+2.1 of raw against 1.45; docs/performance.md)."""
 _BULK_ACROSS_COLLECTIONS = [True]
 """Whether the server takes one bulkWrite across collections (MongoDB 8); learnt once."""
 
@@ -49,13 +54,14 @@ class Storage:
         self._kept.extend((collection, document) for document in documents)
 
     async def flush(self) -> None:
-        """Write the inserts kept back: one `bulkWrite` across collections (MongoDB 8),
-        or one `insert_many` per collection on an earlier server."""
+        """Write the inserts kept back: one `bulkWrite` across collections (MongoDB 8)
+        for a few documents, or one `insert_many` per collection (a large batch, or an
+        earlier server)."""
         kept, self._kept = self._kept, []
         if not kept:
             return
         names = list(dict.fromkeys(name for name, _ in kept))
-        if len(names) > 1 and _BULK_ACROSS_COLLECTIONS[0]:
+        if len(names) > 1 and len(kept) <= ACROSS_AT_MOST and _BULK_ACROSS_COLLECTIONS[0]:
             models = [InsertOne(doc, namespace=f"{self.db.name}.{name}") for name, doc in kept]
             try:
                 await self.db.client.bulk_write(models, session=self.session)
