@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,3 +68,18 @@ async def mongo(infra: Infra) -> AsyncIterator[Any]:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
     yield client
     await client.close()
+
+
+FIGURES = Path(__file__).resolve().parents[1] / "var" / "reliability" / "last-run.json"
+_STARTED_AT = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the reliability scenarios' figures when this run wrote them (by this process
+    or by the xdist worker that ran the scenarios: tests/reliability/conftest.py)."""
+    if not FIGURES.exists() or FIGURES.stat().st_mtime < _STARTED_AT:
+        return
+    terminalreporter.section("reliability figures")
+    for scenario, values in json.loads(FIGURES.read_text())["scenarios"].items():
+        line = ", ".join(f"{key}={value}" for key, value in values.items())
+        terminalreporter.write_line(f"{scenario}: {line}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +15,6 @@ from tests.reliability.stack import Stack
 
 FIGURES = Path(__file__).resolve().parents[2] / "var" / "reliability" / "last-run.json"
 _collected: dict[str, dict[str, Any]] = {}
-_LOADED_AT = time.time()
-"""When this run collected the scenarios: a figures file written since is this run's."""
 
 
 class Figures:
@@ -56,20 +53,6 @@ def hostile_corpus(request: pytest.FixtureRequest) -> None:
         from tests.reliability.corpus import Background
 
         Background.start()
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print each scenario's figures after the run (read from the figures file when a
-    worker process ran the scenarios)."""
-    collected = _collected
-    if not collected and FIGURES.exists() and FIGURES.stat().st_mtime >= _LOADED_AT:
-        collected = json.loads(FIGURES.read_text())["scenarios"]
-    if not collected:
-        return
-    terminalreporter.section("reliability figures")
-    for scenario, values in collected.items():
-        line = ", ".join(f"{key}={value}" for key, value in values.items())
-        terminalreporter.write_line(f"{scenario}: {line}")
 
 
 @pytest.fixture(scope="session")
