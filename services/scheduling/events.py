@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from services.scheduling.domain import (
     MAX_EXPERTS_SHOWN,
@@ -53,6 +53,8 @@ from shared.contract.scheduling import (
 )
 
 SOURCE = "urn:caprural:scheduling"
+RefusedT = TypeVar("RefusedT", ExpertInvitationRejected, ExpertResponseRejected)
+RefusalDataT = TypeVar("RefusalDataT", ExpertInvitationRejectedData, ExpertResponseRejectedData)
 
 RequestType = Literal[
     "session_schedule_requested",
@@ -299,26 +301,30 @@ def invitation_rejected(
     refusal: ExpertRefusal, *, session_id: str, email: str, cause_id: str, now: datetime
 ) -> ExpertInvitationRejected:
     """expert_invitation_rejected, for the coordinators (never `not_invited`)."""
-    return ExpertInvitationRejected.create(
-        ExpertInvitationRejectedData(
-            session_id=session_id, email=email, reason=refusal.reason, detail=refusal.detail
-        ),
-        source=SOURCE,
-        subject=session_id,
-        cause_id=cause_id,
-        discriminator=session_id,
-        time=now,
-    )
+    data = _refusal_data(ExpertInvitationRejectedData, refusal, session_id, email)
+    return _refused(ExpertInvitationRejected, data, session_id, cause_id=cause_id, now=now)
 
 
 def response_rejected(
     refusal: ExpertRefusal, *, session_id: str, email: str, cause_id: str, now: datetime
 ) -> ExpertResponseRejected:
     """expert_response_rejected, for whoever answered."""
-    return ExpertResponseRejected.create(
-        ExpertResponseRejectedData(
-            session_id=session_id, email=email, reason=refusal.reason, detail=refusal.detail
-        ),
+    data = _refusal_data(ExpertResponseRejectedData, refusal, session_id, email)
+    return _refused(ExpertResponseRejected, data, session_id, cause_id=cause_id, now=now)
+
+
+def _refusal_data(
+    model: type[RefusalDataT], refusal: ExpertRefusal, session_id: str, email: str
+) -> RefusalDataT:
+    return model(session_id=session_id, email=email, reason=refusal.reason, detail=refusal.detail)
+
+
+def _refused(
+    event: type[RefusedT], data: Any, session_id: str, *, cause_id: str, now: datetime
+) -> RefusedT:
+    """An expert's invitation or answer refused: one per cause and session."""
+    return event.create(
+        data,
         source=SOURCE,
         subject=session_id,
         cause_id=cause_id,
