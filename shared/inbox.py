@@ -102,8 +102,8 @@ class Inbox(Generic[UnitT]):
             return []
         look_first = False
         for _ in range(_MAX_CONFLICT_RETRIES):
+            opened: list[UnitT] = []
             try:
-                opened: list[UnitT] = []
                 # No causal consistency: each batch is its own session, and a retried
                 # transaction needs none (a `bulkWrite` first in a transaction that
                 # carries `afterClusterTime` is refused by SecantusDB).
@@ -112,8 +112,6 @@ class Inbox(Generic[UnitT]):
                         self._attempt, steps=steps, look_first=look_first, opened=opened
                     )
                     outcomes = await session.with_transaction(attempt)
-                await opened[-1].committed()
-                return outcomes
             except Exception as error:
                 if not look_first and not is_transient(error):
                     look_first = True
@@ -123,6 +121,9 @@ class Inbox(Generic[UnitT]):
                 # A concurrent instance won a race on a unique key: run again, the
                 # handlers now see the winner's state (e.g. already_member).
                 logger.info("unique-key race, retrying the batch: %s", error)
+                continue
+            await opened[-1].committed()  # the unit of the attempt that was committed
+            return outcomes
         raise RuntimeError(f"{len(steps)} event(s) kept conflicting after retries")
 
     async def forget(self, people: Iterable[str]) -> int:
