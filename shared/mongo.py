@@ -65,10 +65,6 @@ class CommandCounter(monitoring.CommandListener):
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
 
-    def total(self, *works: str) -> int:
-        """Commands counted so far for these works (all when none is named)."""
-        return sum(n for (work, _), n in self.counts.items() if not works or work in works)
-
 
 def create_client(
     settings: Settings, *, app_name: str, counter: CommandCounter | None = None

@@ -121,12 +121,13 @@ class MongoDeliveries:
             return 0
         if not dispatch.late:
             # Its cause is being processed, once: plain inserts, kept back to be written
-            # with the batch's others (one insert per collection and batch, `flush`).
+            # with the batch's records (`insert_later`); any other change to them in the
+            # transaction writes them first (`Storage.flush`).
             self._hand(content, deliveries, now=now)
             self._contents.insert_later([content])
             self._deliveries.insert_later(deliveries)
             return len(deliveries)
-        await self.flush()
+        await self._storage.flush()
         await self._contents.update_one(
             {"_id": content["_id"]}, {"$setOnInsert": content}, upsert=True
         )
@@ -159,15 +160,10 @@ class MongoDeliveries:
             self._handoff.offer(self._handed, self._handed_contents)
         self._handed, self._handed_contents = [], {}
 
-    async def flush(self) -> None:
-        """Insert the contents and deliveries planned so far (before any other change to
-        them in the transaction; otherwise the inbox does, with the batch's records)."""
-        await self._storage.flush()
-
     async def cancel_pending(self, person: str, *, kinds: Sequence[str], keep: bool) -> int:
         """Drop what is still to be sent to a person: the `kinds` given (`keep`: all but
         those)."""
-        await self.flush()
+        await self._storage.flush()
         query: Document = {"recipient_key": person, "status": "pending"}
         query["kind"] = {"$nin" if keep else "$in": list(kinds)}
         result = await self._deliveries.update_many(
@@ -180,7 +176,7 @@ class MongoDeliveries:
     ) -> int:
         """Drop what is still to be sent, for one cause and kind, to anyone not in `keep`
         (pseudonyms): a corrected attendance list thanks only those on it."""
-        await self.flush()
+        await self._storage.flush()
         query: Document = {
             "cause_id": cause_id,
             "kind": kind,
@@ -191,7 +187,7 @@ class MongoDeliveries:
         return (await self._deliveries.update_many(query, update)).modified_count
 
     async def erase_person(self, person: str) -> None:
-        await self.flush()
+        await self._storage.flush()
         await self._deliveries.update_many(
             {"recipient_key": person, "$or": [{"status": "pending"}, {"announced": False}]},
             {"$set": {"erase_after_send": True, "scrub": True}},
@@ -203,7 +199,7 @@ class MongoDeliveries:
         await self._drop_contents(person)
 
     async def forget_author(self, author_id: str) -> None:
-        await self.flush()
+        await self._storage.flush()
         async for doc in self._contents.find({"data.topics.comments.author_id": author_id}):
             data = without_author(doc["data"], author_id)
             await self._contents.update_one({"_id": doc["_id"]}, {"$set": {"data": data}})

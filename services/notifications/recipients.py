@@ -83,12 +83,8 @@ class MongoRecipients:
         found = {d["_id"] async for d in self._members.find({"_id": {"$in": wanted}}, {"_id": 1})}
         self._known_members.update({member_id: member_id in found for member_id in wanted})
 
-    async def flush(self) -> None:
-        """Insert the members added so far (otherwise the inbox does, with the records)."""
-        await self._storage.flush()
-
     async def add_member(self, member_id: str, recipient: Recipient) -> bool:
-        if member_id in self._known_members:  # read ahead: kept back, inserted at flush
+        if member_id in self._known_members:  # read ahead: kept back, written with the records
             await self._lock_roster()
             if self._known_members[member_id]:
                 return False
@@ -112,7 +108,7 @@ class MongoRecipients:
         return result.upserted_id is not None
 
     async def member(self, member_id: str) -> Member | None:
-        await self.flush()
+        await self._storage.flush()
         doc = await self._members.find_one({"_id": member_id})
         return _member(doc) if doc else None
 
@@ -135,7 +131,7 @@ class MongoRecipients:
 
     async def active_members(self) -> list[Recipient]:
         await self._lock_roster()
-        await self.flush()
+        await self._storage.flush()
         cursor = self._members.find({"left": False}).sort("_id", ASCENDING)
         return [_recipient(doc, audience="member") async for doc in cursor]
 

@@ -70,8 +70,8 @@ async def create_indexes(db: AsyncDatabase[Document]) -> None:
 
 class MongoMembers:
     """Members by address key. A batch of registrations reads its members with one query
-    (`prefetch`) and adds the new ones with one insert (`flush`); reads see what was
-    kept back, and any other change writes it first."""
+    (`prefetch`) and adds the new ones with the batch's records (`insert_later`); reads
+    see what was kept back, and any other change writes it first (`Storage.flush`)."""
 
     def __init__(self, storage: Storage) -> None:
         self._members = storage.collection("members")
@@ -86,10 +86,6 @@ class MongoMembers:
             found = await self.find_many(wanted)
             self._known.update({key: found.get(key) for key in wanted})
 
-    async def flush(self) -> None:
-        """Insert the members added so far (otherwise the inbox does, with the records)."""
-        await self._storage.flush()
-
     async def find(self, email_key: str) -> Member | None:
         if email_key in self._known:
             return self._known[email_key]
@@ -97,12 +93,12 @@ class MongoMembers:
         return _member(doc) if doc else None
 
     async def is_active(self, email_key: str) -> bool:
-        await self.flush()
+        await self._storage.flush()
         query = {"email_key": email_key, "status": "active"}
         return await self._members.count_documents(query, limit=1) > 0
 
     async def find_many(self, email_keys: Iterable[str]) -> dict[str, Member]:
-        await self.flush()
+        await self._storage.flush()
         cursor = self._members.find({"email_key": {"$in": sorted(set(email_keys))}})
         return {doc["email_key"]: _member(doc) async for doc in cursor}
 
@@ -130,7 +126,7 @@ class MongoMembers:
     async def _changing(self) -> None:
         """Before a change to a stored member: what was kept back is written, and what
         was read ahead is read again when asked."""
-        await self.flush()
+        await self._storage.flush()
         self._known.clear()
 
 

@@ -21,7 +21,8 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 async def test_a_delivery_claimed_before_the_erasure_is_scrubbed_once_settled(settings, mongo):
     db = mongo[settings.database_name("notifications")]
     await create_indexes(db)
-    repo = MongoDeliveries(Storage(db))
+    storage = Storage(db)
+    repo = MongoDeliveries(storage)
     camille = Recipient(f"camille-{token()}@cc-exemple.fr", "Camille", "Martin")
     welcome = Dispatch(
         kind="welcome",
@@ -33,7 +34,7 @@ async def test_a_delivery_claimed_before_the_erasure_is_scrubbed_once_settled(se
         personal_keys=(camille.person,),
     )
     await repo.plan(welcome, now=NOW)
-    await repo.flush()  # what the inbox does before recording the batch
+    await storage.flush()  # the planned inserts, as the inbox writes them with its records
     claimed, _ = await repo.claim(now=NOW, owner="sender-a", lease=timedelta(minutes=2))
     assert [d.recipient for d in claimed] == [camille]
     assert not claimed[0].erase_after_send  # the sender's copy knows nothing of what follows

@@ -181,10 +181,15 @@ async def test_an_idle_sender_polls_with_one_read_and_sweeps_rarely(infra):
     poll = 0.2
     polling = make_settings(infra, delivery_poll_seconds=poll)
     async with running(notifications_app, polling) as notifications_service:
-        await asyncio.sleep(1.0)  # past the first step (and its sweep)
+
+        async def swept_once() -> bool:  # the first step done, its sweep with it
+            counts = await commands(notifications_service)
+            return any(work == "sweeps" for work, _ in counts)
+
+        await eventually(swept_once, timeout=30, message="the sender's first step")
         before = await commands(notifications_service)
         started = time.monotonic()
-        await asyncio.sleep(3.0)  # the window: polls only
+        await asyncio.sleep(3.0)  # the window measured (polls only): a duration, not a wait
         after = await commands(notifications_service)
         window = time.monotonic() - started
     idle = spent(before, after, "deliveries", "sweeps", "events")
