@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -24,6 +25,30 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def port_taken(port: int, host: str = "0.0.0.0") -> bool:
+    """Whether a server could not listen on host:port now (bound as uvicorn binds)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
+def free_port_block(count: int, *, low: int = 20000, high: int = 32000) -> int:
+    """The first of `count` consecutive free ports, below the kernel's ephemeral range.
+
+    `free_port()` draws from the ephemeral range, so a block drawn here cannot be taken
+    meanwhile by another test's `free_port()` or by an outgoing connection.
+    """
+    for _ in range(200):
+        base = random.randrange(low, high - count)
+        if not any(port_taken(base + offset) for offset in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports between {low} and {high}")
 
 
 def wait_for_port(

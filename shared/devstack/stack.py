@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import signal
@@ -67,7 +68,9 @@ def wait_ready(port: int, *, timeout: float, child: processes.Child) -> None:
     url = f"http://127.0.0.1:{port}/ready"
     while time.monotonic() < deadline:
         if not child.alive():
-            raise RuntimeError(f"{child.name} exited; see its log {child.log}")
+            raise RuntimeError(
+                f"{child.name} exited; see its log {child.log}{_last_error(child.log)}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -78,8 +81,41 @@ def wait_ready(port: int, *, timeout: float, child: processes.Child) -> None:
     raise TimeoutError(f"{child.name} not ready after {timeout:.0f}s; see {child.log}")
 
 
+def _last_error(log: Path | None) -> str:
+    """The last ERROR line of a service's JSON log, to say why it stopped."""
+    if log is None:
+        return ""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in {"ERROR", "CRITICAL"}:
+            return f"\n  {entry.get('message', '')}"
+    return ""
+
+
+def busy_ports(options: StackOptions) -> list[str]:
+    """The ports the stack needs that something else already listens on."""
+    wanted = [
+        ("Kafka", options.kafka_port),
+        ("MongoDB", options.mongodb_port),
+        ("SMTP", options.smtp_port),
+        *[(name, options.health_port(name)) for name in SERVICES],
+    ]
+    return [f"{port} ({name})" for name, port in wanted if processes.port_taken(port)]
+
+
 def run_stack(options: StackOptions) -> int:
     """Start everything, print where it listens, stop everything on Ctrl-C or SIGTERM."""
+    busy = busy_ports(options)
+    if busy:
+        print(f"caprural dev: ports already in use: {', '.join(busy)}; choose others (--help)")
+        return 1
     logs = options.var / "log"
     logs.mkdir(parents=True, exist_ok=True)
     if not options.link_secret_file.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from shared.devstack.processes import free_port
+from shared.devstack.processes import free_port_block
 
 pytestmark = pytest.mark.integration
 
@@ -49,8 +50,11 @@ def alive(pids: set[int]) -> set[int]:
 
 
 def test_caprural_dev_starts_everything_and_ctrl_c_stops_everything(tmp_path):
-    ports = [free_port() for _ in range(3)]
-    health, gateway = free_port(), free_port()
+    # One block below the ephemeral range: the services' ports follow the base, and no
+    # other test's free_port() or outgoing connection can take one of them meanwhile.
+    base = free_port_block(8)
+    ports = [base, base + 1, base + 2]
+    health, gateway = base + 3, base + 7
     env = {
         k: v for k, v in os.environ.items() if k not in {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL"}
     }
@@ -108,3 +112,27 @@ def test_caprural_dev_starts_everything_and_ctrl_c_stops_everything(tmp_path):
     while alive(children) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not alive(children), f"left behind: {alive(children)}"
+
+
+def test_caprural_dev_names_a_busy_port_and_starts_nothing(tmp_path):
+    base = free_port_block(8)
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", base + 4))  # programme's: the second after the base
+        taken.listen()
+        finished = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shared.cli.main",
+                "dev",
+                *("--kafka-port", str(base), "--mongodb-port", str(base + 1)),
+                *("--smtp-port", str(base + 2), "--var", str(tmp_path / "var")),
+                *("--health-port-base", str(base + 3), "--gateway-port", str(base + 7)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert finished.returncode == 1
+    assert f"ports already in use: {base + 4} (programme)" in finished.stdout
+    assert not (tmp_path / "var" / "log").exists(), "nothing started"
