@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
@@ -29,7 +30,7 @@ from typing import Any
 
 from services.notifications.deliveries import Handoff, MongoDeliveries, Receipts
 from services.notifications.domain import Outcome, Refused, RetryPolicy, Sent, Skipped
-from services.notifications.emails import Composer
+from services.notifications.emails import Composed, Composer
 from services.notifications.emails.mime import sender_address
 from services.notifications.events import announcement
 from services.notifications.metrics import DeliveryMetrics
@@ -184,18 +185,24 @@ class Sender:
         outcomes: Outcomes = []
         receipt: asyncio.Future[None] | None = None
         whole = False
+        ahead: dict[str, tuple[Composed, str | None]] = {}
+
+        def compose(delivery: Delivery) -> tuple[Composed, str | None]:
+            return self.composer.compose(
+                delivery, contents.get(delivery.content_id), sessions.get(delivery.session_id or "")
+            )
+
         self.mailer.new_batch()
         try:
-            for delivery in batch:
+            for index, delivery in enumerate(batch):
                 done = receipts.get(delivery.delivery_id)
                 if done is not None:  # accepted before a crash: never send it again
                     sent = Sent(done["sent_at"])
                     outcomes.append((delivery, self._fields(delivery, sent, done["subject"])))
                     continue
                 content = contents.get(delivery.content_id)
-                message, subject = self.composer.compose(
-                    delivery, content, sessions.get(delivery.session_id or "")
-                )
+                built = ahead.pop(delivery.delivery_id) if delivery.delivery_id in ahead else None
+                message, subject = built or compose(delivery)
                 if not isinstance(message, bytes):
                     outcomes.append((delivery, self._fields(delivery, message, subject)))
                     continue
@@ -204,7 +211,17 @@ class Sender:
                 # accepted, and before this message is handed over.
                 previous, receipt = receipt, None
                 trace = content.traceparent if content else None
-                outcome = await self._send(delivery, message, subject, previous, trace)
+                following = next(
+                    (d for d in batch[index + 1 :] if d.delivery_id not in receipts), None
+                )
+
+                def compose_following(following: Delivery | None = following) -> None:
+                    if following is not None:
+                        ahead[following.delivery_id] = compose(following)
+
+                outcome = await self._send(
+                    delivery, message, subject, previous, trace, meanwhile=compose_following
+                )
                 if isinstance(outcome, Sent) and not (last and delivery is batch[-1]):
                     receipt = asyncio.ensure_future(
                         self.repo.receipt(delivery, at=outcome.at, subject=subject)
@@ -224,8 +241,15 @@ class Sender:
         subject: str,
         previous: asyncio.Future[None] | None = None,
         trace: str | None = None,
+        *,
+        meanwhile: Callable[[], None] | None = None,
     ) -> Outcome:
-        """One message; a stop waits for the relay's answer instead of losing it."""
+        """One message; a stop waits for the relay's answer instead of losing it.
+
+        `meanwhile` runs once the envelope's first command is on the wire: the next
+        email is built while the relay answers (the sender's CPU and the relay's work
+        overlap). If it fails, nothing is lost: that email is built again in its turn,
+        where its error is handled."""
         started = time.perf_counter()
         with self.tracing.sending(trace, kind=delivery.kind):
             sending = asyncio.ensure_future(
@@ -237,6 +261,10 @@ class Sender:
                 )
             )
             try:
+                if meanwhile is not None:
+                    await asyncio.sleep(0)  # the task writes MAIL FROM, then waits
+                    with suppress(Exception):
+                        meanwhile()
                 outcome = await asyncio.shield(sending)
             except asyncio.CancelledError:
                 await asyncio.wait({sending}, timeout=self.settings.smtp_timeout_seconds * 2)

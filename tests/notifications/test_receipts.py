@@ -9,6 +9,7 @@ import pytest
 
 from services.notifications.app import create_app
 from services.notifications.domain import RetryPolicy
+from services.notifications.emails import Composer
 from tests.harness.kafka import eventually
 from tests.harness.mail import received_by, wait_for_mail
 from tests.harness.services import running
@@ -90,3 +91,44 @@ async def test_every_invitation_but_the_last_of_the_fan_out_has_a_receipt(
     # written next with nothing sent in between (a crash there re-sends that one email,
     # as a crash at any moment may).
     assert [d["_id"] for d in sent if d["_id"] not in receipt_ids] == [sent[-1]["_id"]]
+
+
+async def test_the_next_email_is_built_while_the_relay_answers_and_a_failure_there_loses_nothing(
+    settings, publisher, mail, mongo, monkeypatch
+):
+    """Email n+1 is built once email n's envelope is on the wire, before n is accepted:
+    when it is built, the relay holds n-1 of the fan-out's emails (built after n's
+    acceptance, it would hold n). A build that fails there is done again in its turn."""
+    mark = token()
+    agents = [f"agent{i:02d}-{mark}@cc-exemple.fr" for i in range(6)]
+    session_id = f"s-{mark}"
+    db = mongo[settings.database_name("notifications")]
+    real = Composer.compose
+    held_when_built: list[int] = []
+
+    def compose(self, delivery, content, session):  # type: ignore[no-untyped-def]
+        if delivery.kind == "session_invitation":
+            welcomes = len(agents)
+            held_when_built.append(sum(len(received_by(mail, a)) for a in agents) - welcomes)
+            if len(held_when_built) == 4:
+                raise RuntimeError("a bug while building the fourth invitation ahead")
+        return real(self, delivery, content, session)
+
+    async with running(create_app, settings):
+        for address in agents:
+            await publisher.event("member_registered", member(address))
+        await eventually(
+            lambda: counts(db, {"status": "sent"}, 6), timeout=60, message="6 welcomes"
+        )
+        monkeypatch.setattr(Composer, "compose", compose)
+        await publisher.event("session_scheduled", session(session_id), subject=session_id)
+        invitations = {"kind": "session_invitation", "status": "sent"}
+        await eventually(
+            lambda: counts(db, invitations, 6), timeout=60, message="6 invitations recorded"
+        )
+    # Built: the first before anything was sent, each next one while the one before it
+    # was being sent; the fourth twice (ahead, failing; then in its turn, once the third
+    # was accepted).
+    assert held_when_built == [0, 0, 1, 2, 3, 3, 4]
+    for address in agents:
+        assert len(received_by(mail, address)) == 2, "a welcome and one invitation"
