@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, UpdateMany, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from services.notifications.domain import Recipient, address_problem, delivery_id
@@ -35,6 +36,9 @@ from shared.telemetry import current_traceparent
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ERASED = "erased"
+OWED, SCRUB = "owed", "scrub"
+"""The chores a delivery may carry (`chores`, sparse): its outcome to announce, its
+address to remove once settled."""
 FOLLOW_CHUNKS = 5
 """Consecutive chunks of one dispatch claimed before looking for earlier due emails."""
 
@@ -89,23 +93,17 @@ class MongoDeliveries:
         contents = storage.collection("contents").raw
         deliveries = storage.collection("deliveries").raw
         await contents.create_index("keys")
+        receipts = storage.collection("receipts").raw
+        # Four indexes on the hot collection: each claim and each outcome rewrites a
+        # delivery, and SecantusDB rewrites every index entry of a document it updates.
         await deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
-        # Only the deliveries whose outcome is still to be announced carry `owed`, and
-        # only those to an erased person carry `scrub`: the common path never touches
-        # these sparse indexes.
-        await deliveries.create_index("owed", sparse=True)
-        await deliveries.create_index("scrub", sparse=True)
-        if "announced_1_status_1" in await deliveries.index_information():
-            # Upgrade from the earlier index: outcomes not announced then now owe it.
-            await deliveries.update_many(
-                {"announced": False, "status": {"$in": ["sent", "failed"]}},
-                {"$set": {"owed": True}},
-            )
-            await deliveries.drop_index("announced_1_status_1")
+        # Only the deliveries with a chore left carry `chores` ("owed": the outcome is
+        # still to be announced; "scrub": the address goes once settled): the common
+        # path never touches this sparse index.
+        await deliveries.create_index("chores", sparse=True)
         await deliveries.create_index("recipient_key")
-        await deliveries.create_index("content_id")
         await deliveries.create_index("batch")
-        await storage.collection("receipts").raw.create_index("batch")
+        await _upgrade_indexes(deliveries, receipts)
 
     # --- planned by the handlers (in their transaction) -----------------------------
 
@@ -190,7 +188,7 @@ class MongoDeliveries:
         await self._storage.flush()
         await self._deliveries.update_many(
             {"recipient_key": person, "$or": [{"status": "pending"}, {"announced": False}]},
-            {"$set": {"erase_after_send": True, "scrub": True}},
+            {"$set": {"erase_after_send": True}, "$addToSet": {"chores": SCRUB}},
         )
         await self._deliveries.update_many(
             {"recipient_key": person, "status": {"$ne": "pending"}, "announced": True},
@@ -264,7 +262,8 @@ class MongoDeliveries:
             # Claimed for the first time, every one: no sender had them, no receipt can
             # exist. (Deliveries stored before `claims` existed count from 1: looked up.)
             return deliveries, {}
-        receipts = self._receipts.find({"batch": {"$in": batches}})
+        ids = [d.delivery_id for d in deliveries]
+        receipts = self._receipts.find({"_id": {"$in": ids}})
         return deliveries, {doc["_id"]: doc async for doc in receipts}
 
     async def contents(self, content_ids: Iterable[str]) -> dict[str, Content]:
@@ -293,7 +292,7 @@ class MongoDeliveries:
         requests = [
             UpdateMany(
                 {"batch": batch, "claim": claim, "lease_owner": owner, "status": "pending"},
-                {"$set": {**fields, "lease_until": EPOCH}, "$inc": {"attempts": 1}},
+                {**outcome_update(fields), "$inc": {"attempts": 1}},
             )
             for batch, claim in dict.fromkeys((d.batch, d.claim) for d in claimed)
         ]
@@ -306,7 +305,7 @@ class MongoDeliveries:
         requests = [
             UpdateOne(
                 {"_id": delivery.delivery_id, "lease_owner": owner, "status": "pending"},
-                {"$set": {**fields, "lease_until": EPOCH}},
+                outcome_update(fields),
             )
             for delivery, fields in outcomes
         ]
@@ -320,7 +319,7 @@ class MongoDeliveries:
 
     async def unannounced(self, limit: int) -> list[Delivery]:
         """Sent or failed deliveries whose notification event is not yet published."""
-        query = {"owed": True, "status": {"$in": ["sent", "failed"]}}
+        query = {"chores": OWED, "status": {"$in": ["sent", "failed"]}}
         cursor = self._deliveries.find(query).sort("finished_at", ASCENDING).limit(limit)
         return [delivery_of(doc) async for doc in cursor]
 
@@ -328,7 +327,7 @@ class MongoDeliveries:
         """Their notification events are published."""
         await self._deliveries.update_many(
             {"_id": {"$in": list(delivery_ids)}},
-            {"$set": {"announced": True}, "$unset": {"owed": ""}},
+            {"$set": {"announced": True}, "$pull": {"chores": OWED}},
         )
 
     async def scrub(self, delivery: Delivery) -> None:
@@ -337,7 +336,8 @@ class MongoDeliveries:
             {"_id": delivery.delivery_id},
             {
                 "$set": {"recipient_key": ERASED, "erased": True},
-                "$unset": {"recipient": "", "scrub": ""},
+                "$unset": {"recipient": ""},
+                "$pull": {"chores": SCRUB},
             },
         )
         if delivery.recipient_key != ERASED:
@@ -349,7 +349,7 @@ class MongoDeliveries:
         The sender scrubs what it sends to a person already known as erased; this sweep
         catches the rest: a delivery claimed before the erasure was processed (the
         sender's copy does not know), or one skipped or failed meanwhile."""
-        query = {"scrub": True, "status": {"$ne": "pending"}, "announced": True}
+        query = {"chores": SCRUB, "status": {"$ne": "pending"}, "announced": True}
         settled = [delivery_of(doc) async for doc in self._deliveries.find(query).limit(limit)]
         for delivery in settled:
             await self.scrub(delivery)
@@ -382,6 +382,39 @@ class Census:
 
     counts: dict[str, int]
     oldest_pending: datetime | None
+
+
+def outcome_update(fields: Document) -> Document:
+    """The update recording an outcome: `owed` (announcing it failed) becomes a chore."""
+    values = {key: value for key, value in fields.items() if key != "owed"}
+    update: Document = {"$set": {**values, "lease_until": EPOCH}}
+    if fields.get("owed"):
+        update["$addToSet"] = {"chores": OWED}
+    return update
+
+
+async def _upgrade_indexes(
+    deliveries: AsyncCollection[Document], receipts: AsyncCollection[Document]
+) -> None:
+    """From the indexes of earlier versions: what they marked becomes chores, and the
+    indexes no query needs any more go (receipts are read by id; the contents still
+    needed by a pending delivery are found through the `status` index)."""
+    existing = await deliveries.index_information()
+    if "announced_1_status_1" in existing:  # outcomes not announced then owe it now
+        await deliveries.update_many(
+            {"announced": False, "status": {"$in": ["sent", "failed"]}},
+            {"$addToSet": {"chores": OWED}},
+        )
+    for flag, chore in (("owed", OWED), ("scrub", SCRUB)):
+        if f"{flag}_1" in existing:
+            await deliveries.update_many(
+                {flag: True}, {"$addToSet": {"chores": chore}, "$unset": {flag: ""}}
+            )
+    for name in ("announced_1_status_1", "owed_1", "scrub_1", "content_id_1"):
+        if name in existing:
+            await deliveries.drop_index(name)
+    if "batch_1" in await receipts.index_information():
+        await receipts.drop_index("batch_1")
 
 
 def next_chunk(batch: str) -> str | None:
@@ -444,10 +477,11 @@ def delivery_documents(
             "announced": False,
             "erase_after_send": dispatch.erase_after_send,
         }
-        if problem:
-            doc["owed"] = True  # its notification_failed is still to be published
+        chores = [OWED] if problem else []  # its notification_failed is still to publish
         if dispatch.erase_after_send:
-            doc["scrub"] = True  # the address goes once the delivery is settled
+            chores.append(SCRUB)  # the address goes once the delivery is settled
+        if chores:
+            doc["chores"] = chores
         deliveries.append(doc)
     return content, deliveries
 
