@@ -106,7 +106,7 @@ async def test_the_next_email_is_built_while_the_relay_answers_and_a_failure_the
     real = Composer.compose
     held_when_built: list[int] = []
 
-    def compose(self, delivery, content, session):  # type: ignore[no-untyped-def]
+    def compose(self, delivery, content, session):
         if delivery.kind == "session_invitation":
             welcomes = len(agents)
             held_when_built.append(sum(len(received_by(mail, a)) for a in agents) - welcomes)

@@ -18,6 +18,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 from services.notifications.domain import Recipient, header_safe
 from services.notifications.emails.rendering import RenderedEmail
@@ -41,7 +42,15 @@ class _Wire(Compat32):
             and "  " not in value
         ):
             return f"{name}: {value}{self.linesep}".encode("ascii")
+        if isinstance(value, Header):
+            # An encoded header (the subject) is the same for every recipient of a
+            # fan-out, and RFC 2047 line splitting is quadratic in its length.
+            return self._fold_encoded(name, str(value))
         return super().fold_binary(name, value)
+
+    @lru_cache(maxsize=256)  # noqa: B019 (the policy is a module-level singleton)
+    def _fold_encoded(self, name: str, value: str) -> bytes:
+        return super().fold_binary(name, Header(value, "utf-8", header_name=name))  # type: ignore[arg-type]
 
 
 WIRE = _Wire(linesep="\r\n", max_line_length=78)
@@ -64,6 +73,12 @@ def message_id(delivery_id: str, mail_from: str) -> str:
 
 def _mailbox(name: str, address: str) -> str:
     return formataddr((header_safe(name, limit=120), header_safe(address, limit=254)), "utf-8")
+
+
+@lru_cache(maxsize=8)
+def _from(mail_from: str) -> str:
+    """The From header of MAIL_FROM, parsed once (the same for every message)."""
+    return _mailbox(*parseaddr(mail_from))
 
 
 def _text(body: str, subtype: str) -> MIMEText:
@@ -100,8 +115,7 @@ def build_message(
         message = MIMEMultipart("mixed", boundary=_boundary())
         message.attach(alternatives)
         message.attach(attachment)
-    sender_name, sender = parseaddr(mail_from)
-    message["From"] = _mailbox(sender_name, sender)
+    message["From"] = _from(mail_from)
     message["To"] = _mailbox(recipient.display_name, recipient.email)
     subject = Header(header_safe(email.subject), "utf-8", header_name="Subject")
     message["Subject"] = subject  # type: ignore[assignment]
