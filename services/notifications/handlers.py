@@ -287,8 +287,9 @@ async def invite_to_session(event: SessionScheduled, uow: Unit, deps: Deps) -> N
     """Invite the members (ICS, METHOD:REQUEST); announce the session to the people on
     the interest list whose topics it matches and who are not members (no ICS: they
     are not enrolled, the announcement has a one-click sign-up link)."""
-    if await session_changed(event, uow, deps):
-        await announce_to_the_interested(event, uow, deps)
+    invited = await session_changed(event, uow, deps)
+    if invited is not None:  # the members, read once for both
+        await announce_to_the_interested(event, uow, deps, members=invited)
 
 
 async def announce_new_slot(event: SessionRescheduled, uow: Unit, deps: Deps) -> None:
@@ -301,9 +302,9 @@ async def announce_cancellation(event: SessionCancelled, uow: Unit, deps: Deps) 
     await session_changed(event, uow, deps)
 
 
-async def session_changed(event: SessionEvent, uow: Unit, deps: Deps) -> bool:
+async def session_changed(event: SessionEvent, uow: Unit, deps: Deps) -> list[Recipient] | None:
     """A session version: update the projection, fan the email out unless superseded;
-    True when it was fanned out."""
+    the recipients when it was fanned out."""
     data = event.data
     cancelled = isinstance(event, SessionCancelled)
     known = await uow.recipients.session(data.session_id)
@@ -321,22 +322,25 @@ async def session_changed(event: SessionEvent, uow: Unit, deps: Deps) -> bool:
         )
         await uow.recipients.save_session(version)
     if not cancelled and (not newer or (known and known.cancelled)):
-        return False  # superseded by a later version, or the session is cancelled
+        return None  # superseded by a later version, or the session is cancelled
     kind, statuses = SESSION_EMAILS[event.type]
     recipients = await _session_recipients(uow, data.session_id, statuses)
     planned = dispatch(event, kind, recipients, session_id=data.session_id)
     await uow.deliveries.plan(planned, now=deps.clock())
-    return True
+    return recipients
 
 
-async def announce_to_the_interested(event: SessionScheduled, uow: Unit, deps: Deps) -> None:
-    """One announcement per interested person who is not a member (members are invited)."""
+async def announce_to_the_interested(
+    event: SessionScheduled, uow: Unit, deps: Deps, *, members: Sequence[Recipient]
+) -> None:
+    """One announcement per interested person who is not a member (`members`: they are
+    invited)."""
     data = event.data
-    members = {member.key for member in await uow.recipients.active_members()}
+    invited = {member.key for member in members}
     concerned = [
         person
         for person in await uow.recipients.interested_in(data.topic_id)
-        if person.key not in members
+        if person.key not in invited
     ]
     if concerned:
         places = max(0, deps.capacity - await uow.recipients.enrolled(data.session_id))
