@@ -35,6 +35,9 @@ from tests.harness.kafka import Tap, cloudevent, wait_until
 from tests.harness.services import ServiceProcess
 from tests.performance.commands import commands, settled, spent
 
+RELAY_DELAY = 0.005
+"""Seconds the slow relay of scenario (b'') takes to answer each MAIL, RCPT and message."""
+
 TARGETS = {
     "registration_ratio": 1.0,
     "fanout_ratio": 0.4,
@@ -52,11 +55,16 @@ class Sizes:
     members: int
     latency_events: int
     rate: float
+    slow_relay_members: int
 
 
 SIZES = {
-    "tiny": Sizes(registrations=30, members=20, latency_events=20, rate=50.0),
-    "full": Sizes(registrations=5000, members=2000, latency_events=1000, rate=50.0),
+    "tiny": Sizes(
+        registrations=30, members=20, latency_events=20, rate=50.0, slow_relay_members=20
+    ),
+    "full": Sizes(
+        registrations=5000, members=2000, latency_events=1000, rate=50.0, slow_relay_members=400
+    ),
 }
 
 
@@ -205,10 +213,17 @@ def fanned_out(kind: str) -> dict[str, Any]:
 
 
 async def fanout(
-    infra: Infra, settings: Settings, members: int, *, log: Path, kind: str = "invitation"
+    infra: Infra,
+    settings: Settings,
+    members: int,
+    *,
+    log: Path,
+    kind: str = "invitation",
+    relay_delay: float = 0.0,
 ) -> dict[str, float]:
     """One session_scheduled (or session_report_shared: `kind`) to `members` members,
-    then the raw SMTP baseline."""
+    then the raw SMTP baseline; `relay_delay`: the relay answers MAIL, RCPT and each
+    message that much later, from the fan-out on (the welcomes before go at full speed)."""
     store = infra.mail.store
     service = ServiceProcess("notifications", settings, log=log).start()
     try:
@@ -250,6 +265,7 @@ async def fanout(
         url = f"http://127.0.0.1:{service.port}"
         # The welcomes' last outcomes recorded first: the fan-out is measured alone.
         await settled(url, works=("events", "deliveries"))
+        store.delay = relay_delay
         commands_before = await commands(url)
         cpu_before = cpu_seconds(service.child.pid)
         database_before = cpu_seconds(infra.mongodb.pid) if infra.mongodb else 0.0
@@ -456,6 +472,18 @@ async def main(size: str, out: Path) -> dict[str, Any]:
             log=logs / "notifications-report.log",
             kind="compte_rendu",
         )
+    # A relay 5 ms away (each answer to MAIL, RCPT and a message 5 ms later): one SMTP
+    # connection against two, each on a fresh stack.
+    slow: dict[str, Any] = {}
+    for connections in (1, 2):
+        with embedded_infra() as infra:
+            slow[str(connections)] = await fanout(
+                infra,
+                make_settings(infra, smtp_connections=connections),
+                sizes.slow_relay_members,
+                log=logs / f"notifications-slow-relay-{connections}.log",
+                relay_delay=RELAY_DELAY,
+            )
     with embedded_infra() as infra:
         lat: dict[str, Any] = await latency(
             infra, make_settings(infra), sizes.latency_events, sizes.rate, logs=logs
@@ -475,6 +503,11 @@ async def main(size: str, out: Path) -> dict[str, Any]:
         },
         "fanout": {**fan, "members": sizes.members},
         "report_fanout": {**report, "members": sizes.members},
+        "slow_relay": {
+            "members": sizes.slow_relay_members,
+            "delay_ms": RELAY_DELAY * 1000,
+            "by_connections": slow,
+        },
         "latency": lat,
         "targets": TARGETS,
     }
@@ -484,6 +517,7 @@ def table(result: dict[str, Any]) -> str:
     """The figures as a text table."""
     reg, fan, lat = result["registration"], result["fanout"], result["latency"]
     rep = result["report_fanout"]
+    slow = result["slow_relay"]["by_connections"]
     rows = [
         (
             "(a) registrations/s",
@@ -517,6 +551,14 @@ def table(result: dict[str, Any]) -> str:
             f"raw {rep['raw_emails_per_second']:.0f}",
             f"ratio {rep['ratio']:.2f}; {rep['commands_per_email']:.2f} commands and "
             f"{rep['service_cpu_ms_per_email']:.2f} ms CPU per email",
+        ),
+        (
+            "(b'') relay 5 ms away",
+            f"1 connection {slow['1']['emails_per_second']:.0f}/s",
+            f"2: {slow['2']['emails_per_second']:.0f}/s",
+            f"raw {slow['1']['raw_emails_per_second']:.0f}/s (one connection); "
+            f"2 connections {slow['2']['emails_per_second'] / slow['1']['emails_per_second']:.2f}"
+            "x one",
         ),
         (
             "    database commands",

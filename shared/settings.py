@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_connections: int = Field(default=2, ge=1, le=10)
+    """SMTP connections each notifications instance sends over, in turn."""
     mail_from: str = "Cap Rural <pat@caprural.org>"
     coordinator_emails: str = ""
 

@@ -6,14 +6,16 @@ delivery is claimed with a lease before it is sent, so only one of them sends it
 the claim of a crashed instance expires.
 
 Deliveries are claimed a chunk at a time (one `update_many`). A fan-out is a pipeline:
-while a chunk is sent over the SMTP connection, the next chunk is claimed and the
-outcomes of the previous one are announced and recorded (one `update_many` for the
-emails sent), so that database and Kafka work overlaps with SMTP. Each accepted email
-gets a receipt before the next one is handed to the relay: a sender taking over a
-crashed one's chunk skips what has a receipt, so a crash resends at most the one email
-in flight (with the same Message-ID, which mail systems recognise).
+while a chunk is sent, the next chunk is claimed and the outcomes of the previous one
+are announced and recorded (one `update_many` for the emails sent), so that database
+and Kafka work overlaps with SMTP. Within a chunk, emails go out in order over
+SMTP_CONNECTIONS connections in turn: the next email is built and its envelope accepted
+while a message is handed over. Each accepted email gets a receipt before the next
+message is handed to the relay: a sender taking over a crashed one's chunk skips what
+has a receipt, so a crash resends at most the one email accepted and not yet on record
+(with the same Message-ID, which mail systems recognise).
 
-The SMTP connection stays open while work keeps coming, and is closed once the sender
+The SMTP connections stay open while work keeps coming, and are closed once the sender
 has been idle for DELIVERY_POLL_SECONDS.
 """
 
@@ -22,15 +24,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable
 from contextlib import suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from services.notifications.deliveries import Handoff, MongoDeliveries, Receipts
 from services.notifications.domain import Outcome, Refused, RetryPolicy, Sent, Skipped
-from services.notifications.emails import Composed, Composer
+from services.notifications.emails import Composer
 from services.notifications.emails.mime import sender_address
 from services.notifications.events import announcement
 from services.notifications.metrics import DeliveryMetrics
@@ -47,6 +49,18 @@ logger = logging.getLogger(__name__)
 
 Outcomes = list[tuple[Delivery, dict[str, Any]]]
 
+
+@dataclass(frozen=True)
+class Flight:
+    """One email on its way: sent over a connection, then landed (its receipt written)."""
+
+    index: int
+    delivery: Delivery
+    subject: str
+    sending: asyncio.Task[Outcome]
+    landed: asyncio.Task[None]
+
+
 GATHER_SECONDS = 0.03
 """How long the sender waits, once woken, for more deliveries to claim together."""
 SWEEP_SECONDS = 1.0
@@ -54,6 +68,11 @@ SWEEP_SECONDS = 1.0
 while events arrive or an announcement failed."""
 IDLE_SWEEP_SECONDS = 30.0
 """How often it looks when nothing happens (what another instance left, after a crash)."""
+
+
+def _failure(task: asyncio.Task[Any]) -> BaseException | None:
+    """Why a finished task failed (cancelled included), or None."""
+    return asyncio.CancelledError() if task.cancelled() else task.exception()
 
 
 class Sender:
@@ -86,10 +105,9 @@ class Sender:
         self.handoff = handoff
         self.owner = handoff.owner
         self._handed_contents: dict[str, Content] = {}
-        self.mailer = SmtpClient(settings, clock=clock)
+        self.mailers = [SmtpClient(settings, clock=clock) for _ in range(settings.smtp_connections)]
         self.composer = composer
         self._envelope_from = sender_address(settings.mail_from)
-        self._late: tuple[Delivery, dict[str, Any]] | None = None
         self._recording: asyncio.Future[None] | None = None
         self._swept_at = -IDLE_SWEEP_SECONDS
         self._owed = False
@@ -115,12 +133,12 @@ class Sender:
                     await asyncio.sleep(GATHER_SECONDS)
                 except TimeoutError:
                     woken = False
-                    await self.mailer.close()  # idle: say goodbye to the relay
+                    await self._close()  # idle: say goodbye to the relay
                 wake.clear()
         finally:
             with suppress(Exception):
                 await self._drain()
-            await self.mailer.close()
+            await self._close()
             with suppress(Exception):
                 await self.repo.release(self.owner)
 
@@ -159,6 +177,9 @@ class Sender:
             claimed = await upcoming if upcoming is not None else ([], {})
         await self._drain()
 
+    async def _close(self) -> None:
+        await asyncio.gather(*(mailer.close() for mailer in self.mailers))
+
     async def _claim(self, following: str | None = None) -> tuple[list[Delivery], Receipts]:
         return await self.repo.claim(
             now=self.clock(),
@@ -171,7 +192,14 @@ class Sender:
     async def deliver(
         self, batch: list[Delivery], receipts: Receipts | None = None, *, last: bool = False
     ) -> None:
-        """Send a claimed chunk over one connection, a receipt per accepted email.
+        """Send a claimed chunk, in order, over the sender's SMTP connections.
+
+        Each email is a flight on the next connection in turn (`SMTP_CONNECTIONS`):
+        while one message is handed over, the next email is built and its envelope
+        accepted on another connection. A message is handed over only once the email
+        before it has landed: refused or deferred, or accepted and its receipt
+        written. So at most one email is ever accepted and not yet on record, and a
+        crash re-sends at most that one.
 
         The `last` chunk of a step writes no receipt for its last email: its outcome is
         recorded right after, with nothing sent in between, so a crash there re-sends
@@ -182,95 +210,86 @@ class Sender:
         if missing:
             contents.update(await self.repo.contents(missing))
         sessions = await self.sessions.sessions(d.session_id for d in batch if d.session_id)
-        outcomes: Outcomes = []
-        receipt: asyncio.Future[None] | None = None
+        settled: dict[int, tuple[Delivery, dict[str, Any]]] = {}
+        flights: list[Flight] = []
+        busy: list[asyncio.Task[Outcome] | None] = [None] * len(self.mailers)
+        landed: asyncio.Task[None] | None = None  # the email before: landed, on record
         whole = False
-        ahead: dict[str, tuple[Composed, str | None]] = {}
-
-        def compose(delivery: Delivery) -> tuple[Composed, str | None]:
-            return self.composer.compose(
-                delivery, contents.get(delivery.content_id), sessions.get(delivery.session_id or "")
-            )
-
-        self.mailer.new_batch()
+        for mailer in self.mailers:
+            mailer.new_batch()
         try:
             for index, delivery in enumerate(batch):
                 done = receipts.get(delivery.delivery_id)
                 if done is not None:  # accepted before a crash: never send it again
                     sent = Sent(done["sent_at"])
-                    outcomes.append((delivery, self._fields(delivery, sent, done["subject"])))
+                    settled[index] = (delivery, self._fields(delivery, sent, done["subject"]))
                     continue
                 content = contents.get(delivery.content_id)
-                built = ahead.pop(delivery.delivery_id) if delivery.delivery_id in ahead else None
-                message, subject = built or compose(delivery)
+                message, subject = self.composer.compose(
+                    delivery, content, sessions.get(delivery.session_id or "")
+                )
                 if not isinstance(message, bytes):
-                    outcomes.append((delivery, self._fields(delivery, message, subject)))
+                    settled[index] = (delivery, self._fields(delivery, message, subject))
                     continue
                 assert subject is not None  # a message always has its subject
-                # The previous acceptance goes on record while this envelope is
-                # accepted, and before this message is handed over.
-                previous, receipt = receipt, None
+                lane = len(flights) % len(self.mailers)
+                if (previous := busy[lane]) is not None:
+                    await asyncio.wait({previous})  # its connection is free again
+                    if _failure(previous) is not None:
+                        break  # what follows would fail alike: recorded, then raised
                 trace = content.traceparent if content else None
-                following = next(
-                    (d for d in batch[index + 1 :] if d.delivery_id not in receipts), None
+                sending = asyncio.ensure_future(
+                    self._send(delivery, message, subject, self.mailers[lane], landed, trace)
                 )
-
-                def compose_following(following: Delivery | None = following) -> None:
-                    if following is not None:
-                        ahead[following.delivery_id] = compose(following)
-
-                outcome = await self._send(
-                    delivery, message, subject, previous, trace, meanwhile=compose_following
-                )
-                if isinstance(outcome, Sent) and not (last and delivery is batch[-1]):
-                    receipt = asyncio.ensure_future(
-                        self.repo.receipt(delivery, at=outcome.at, subject=subject)
-                    )
-                outcomes.append((delivery, self._fields(delivery, outcome, subject)))
-            whole = True
+                write = not (last and delivery is batch[-1])
+                landed = asyncio.ensure_future(self._land(sending, delivery, subject, write))
+                flights.append(Flight(index, delivery, subject, sending, landed))
+                busy[lane] = sending
+                await asyncio.sleep(0)  # its envelope on the wire before the next is built
+            else:
+                whole = True
         finally:
             # Also when stopped: what the relay accepted is recorded before leaving.
-            if receipt is not None:
-                await asyncio.shield(receipt)
-            await self._record(outcomes, whole=whole)
+            if flights:
+                await asyncio.wait([task for f in flights for task in (f.sending, f.landed)])
+            failure = None
+            for flight in flights:
+                if _failure(flight.sending) is None:
+                    outcome = flight.sending.result()
+                    fields = self._fields(flight.delivery, outcome, flight.subject)
+                    settled[flight.index] = (flight.delivery, fields)
+                failure = failure or _failure(flight.sending) or _failure(flight.landed)
+            outcomes = [settled[index] for index in sorted(settled)]
+            await self._record(outcomes, whole=whole and failure is None)
+        if failure is not None:
+            raise failure
+
+    async def _land(
+        self, sending: asyncio.Task[Outcome], delivery: Delivery, subject: str, write: bool
+    ) -> None:
+        """Once the relay answered: the receipt of an accepted email (`write`)."""
+        outcome = await sending
+        if write and isinstance(outcome, Sent):
+            await self.repo.receipt(delivery, at=outcome.at, subject=subject)
 
     async def _send(
         self,
         delivery: Delivery,
         message: bytes,
         subject: str,
-        previous: asyncio.Future[None] | None = None,
-        trace: str | None = None,
-        *,
-        meanwhile: Callable[[], None] | None = None,
+        mailer: SmtpClient,
+        before: Awaitable[None] | None,
+        trace: str | None,
     ) -> Outcome:
-        """One message; a stop waits for the relay's answer instead of losing it.
-
-        `meanwhile` runs once the envelope's first command is on the wire: the next
-        email is built while the relay answers (the sender's CPU and the relay's work
-        overlap). If it fails, nothing is lost: that email is built again in its turn,
-        where its error is handled."""
+        """One message over one connection, handed over once `before` has landed."""
         started = time.perf_counter()
         with self.tracing.sending(trace, kind=delivery.kind):
-            sending = asyncio.ensure_future(
-                self.mailer.send(
-                    message,
-                    sender=self._envelope_from,
-                    recipient=delivery.recipient_address,
-                    before_data=previous,
-                )
+            outcome = await mailer.send(
+                message,
+                sender=self._envelope_from,
+                recipient=delivery.recipient_address,
+                before_data=before,
             )
-            try:
-                if meanwhile is not None:
-                    await asyncio.sleep(0)  # the task writes MAIL FROM, then waits
-                    with suppress(Exception):
-                        meanwhile()
-                outcome = await asyncio.shield(sending)
-            except asyncio.CancelledError:
-                await asyncio.wait({sending}, timeout=self.settings.smtp_timeout_seconds * 2)
-                if sending.done() and not sending.cancelled() and sending.exception() is None:
-                    self._late = (delivery, self._fields(delivery, sending.result(), subject))
-                raise
         label = {Sent: "sent", Refused: "refused"}.get(type(outcome), "failed")
         self.metrics.smtp_send.labels(label).observe(time.perf_counter() - started)
         return outcome
@@ -296,10 +315,6 @@ class Sender:
 
     async def _record(self, outcomes: Outcomes, *, whole: bool) -> None:
         """Hand outcomes to the background recorder (one chunk in flight at a time)."""
-        if self._late is not None:
-            outcomes.append(self._late)
-            self._late = None
-            whole = False
         if not outcomes:
             return
         await self._drain()

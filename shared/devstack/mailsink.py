@@ -7,6 +7,7 @@ whose local part starts with `refuse` gets a 550.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 import threading
 import time
@@ -44,14 +45,28 @@ class MailStore:
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
+        self.delay = 0.0
+        """Seconds before each answer to MAIL, RCPT and a message: a relay far away
+        (the benchmark's slow relay)."""
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
 
+    async def handle_MAIL(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if address.split("@")[0].lower().startswith(REFUSED_PREFIX):
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
@@ -60,6 +75,8 @@ class MailStore:
     async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         data = envelope.original_content or b""
         received = Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), data)
         with self._lock:

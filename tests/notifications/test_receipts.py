@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
+from itertools import pairwise
 
 import pytest
 
 from services.notifications.app import create_app
+from services.notifications.deliveries import MongoDeliveries
 from services.notifications.domain import RetryPolicy
-from services.notifications.emails import Composer
+from shared.devstack.mailsink import MailStore
 from tests.harness.kafka import eventually
 from tests.harness.mail import received_by, wait_for_mail
 from tests.harness.services import running
@@ -93,42 +95,65 @@ async def test_every_invitation_but_the_last_of_the_fan_out_has_a_receipt(
     assert [d["_id"] for d in sent if d["_id"] not in receipt_ids] == [sent[-1]["_id"]]
 
 
-async def test_the_next_email_is_built_while_the_relay_answers_and_a_failure_there_loses_nothing(
+async def test_two_connections_overlap_but_each_message_waits_for_the_receipt_before_it(
     settings, publisher, mail, mongo, monkeypatch
 ):
-    """Email n+1 is built once email n's envelope is on the wire, before n is accepted:
-    when it is built, the relay holds n-1 of the fan-out's emails (built after n's
-    acceptance, it would hold n). A build that fails there is done again in its turn."""
+    """Over two connections (SMTP_CONNECTIONS=2), the next email's envelope is accepted
+    while a message is still being handed over; yet no message is handed over before
+    the email before it is on record: at most one email accepted and not recorded."""
     mark = token()
-    agents = [f"agent{i:02d}-{mark}@cc-exemple.fr" for i in range(6)]
+    agents = [f"agent{i:02d}-{mark}@cc-exemple.fr" for i in range(8)]
     session_id = f"s-{mark}"
     db = mongo[settings.database_name("notifications")]
-    real = Composer.compose
-    held_when_built: list[int] = []
+    log: list[tuple[str, str]] = []
+    recording = False
+    real_rcpt, real_data, real_receipt = (
+        MailStore.handle_RCPT,
+        MailStore.handle_DATA,
+        MongoDeliveries.receipt,
+    )
 
-    def compose(self, delivery, content, session):
-        if delivery.kind == "session_invitation":
-            welcomes = len(agents)
-            held_when_built.append(sum(len(received_by(mail, a)) for a in agents) - welcomes)
-            if len(held_when_built) == 4:
-                raise RuntimeError("a bug while building the fourth invitation ahead")
-        return real(self, delivery, content, session)
+    async def handle_rcpt(self, server, session, envelope, address, options):
+        if recording:
+            log.append(("envelope", address))
+        return await real_rcpt(self, server, session, envelope, address, options)
 
-    async with running(create_app, settings):
+    async def handle_data(self, server, session, envelope):
+        reply = await real_data(self, server, session, envelope)
+        if recording:
+            log.append(("accepted", envelope.rcpt_tos[0]))
+        return reply
+
+    async def receipt(self, delivery, *, at, subject):
+        await real_receipt(self, delivery, at=at, subject=subject)
+        if recording:
+            log.append(("receipt", delivery.recipient_address))
+
+    monkeypatch.setattr(MailStore, "handle_RCPT", handle_rcpt)
+    monkeypatch.setattr(MailStore, "handle_DATA", handle_data)
+    monkeypatch.setattr(MongoDeliveries, "receipt", receipt)
+    two = settings.model_copy(update={"smtp_connections": 2})
+    async with running(create_app, two):
         for address in agents:
             await publisher.event("member_registered", member(address))
         await eventually(
-            lambda: counts(db, {"status": "sent"}, 6), timeout=60, message="6 welcomes"
+            lambda: counts(db, {"status": "sent"}, 8), timeout=60, message="8 welcomes"
         )
-        monkeypatch.setattr(Composer, "compose", compose)
+        recording = True
         await publisher.event("session_scheduled", session(session_id), subject=session_id)
         invitations = {"kind": "session_invitation", "status": "sent"}
         await eventually(
-            lambda: counts(db, invitations, 6), timeout=60, message="6 invitations recorded"
+            lambda: counts(db, invitations, 8), timeout=60, message="8 invitations recorded"
         )
-    # Built: the first before anything was sent, each next one while the one before it
-    # was being sent; the fourth twice (ahead, failing; then in its turn, once the third
-    # was accepted).
-    assert held_when_built == [0, 0, 1, 2, 3, 3, 4]
-    for address in agents:
-        assert len(received_by(mail, address)) == 2, "a welcome and one invitation"
+    accepted = [who for what, who in log if what == "accepted"]
+    assert sorted(accepted) == agents  # each once
+    for before, after in pairwise(accepted):
+        # The email before was on record before this message was handed over.
+        assert log.index(("receipt", before)) < log.index(("accepted", after))
+    assert ("receipt", accepted[-1]) not in log  # the last one: its outcome, next
+    overlapped = [
+        after
+        for before, after in pairwise(accepted)
+        if log.index(("envelope", after)) < log.index(("accepted", before))
+    ]
+    assert overlapped, "an envelope accepted while the message before was handed over"
