@@ -41,6 +41,9 @@ OWED, SCRUB = "owed", "scrub"
 address to remove once settled."""
 FOLLOW_CHUNKS = 5
 """Consecutive chunks of one dispatch claimed before looking for earlier due emails."""
+HANDED_CHUNKS = 10
+"""Chunks of each dispatch stored already claimed for the instance's sender (2,000
+emails with the default DELIVERY_BATCH_SIZE): a fan-out sends them without a claim."""
 
 Receipts = dict[str, Document]
 
@@ -48,27 +51,40 @@ Receipts = dict[str, Document]
 class Handoff:
     """Deliveries a handler stored already claimed by this instance's sender, given to
     the sender once their batch is committed, with their contents: it sends them without
-    claiming them or reading them back (docs/performance.md: a registration alone).
+    claiming them or reading them back (docs/performance.md: a registration alone, and
+    a fan-out without a claim per chunk).
 
-    Only the first chunk of each dispatch is claimed so; the sender follows the next
-    chunks with its own claims. If the instance dies first, the claim's lease ends and
-    any sender takes them, as it would a chunk claimed the usual way.
+    The first HANDED_CHUNKS chunks of each dispatch are claimed so; the sender follows
+    the next ones with its own claims. If the instance dies first, the claim's lease
+    ends and any sender takes them, as it would a chunk claimed the usual way; and the
+    sender leaves to that usual way what it reaches with less than half its lease left
+    (a slow relay), so that it never sends what another may claim meanwhile.
     """
 
     def __init__(self, *, lease: timedelta) -> None:
         self.owner = uuid.uuid4().hex
         self.lease = lease
-        self._ready: list[tuple[list[Delivery], dict[str, Content]]] = []
+        self._ready: list[tuple[list[Delivery], dict[str, Content], datetime]] = []
 
-    def offer(self, deliveries: list[Delivery], contents: dict[str, Content]) -> None:
-        """Committed deliveries, claimed for this sender, and their contents."""
-        self._ready.append((deliveries, contents))
+    def offer(
+        self, deliveries: list[Delivery], contents: dict[str, Content], *, until: datetime
+    ) -> None:
+        """Committed deliveries, claimed for this sender `until` then, and their contents."""
+        self._ready.append((deliveries, contents, until))
 
-    def take(self) -> tuple[list[Delivery], dict[str, Content]]:
-        """Everything offered so far, in the order planned."""
+    def take(self, *, now: datetime, limit: int) -> tuple[list[list[Delivery]], dict[str, Content]]:
+        """What was offered and still has half its lease or more, in the order planned,
+        in groups of at most `limit` (each sent and recorded in turn)."""
         ready, self._ready = self._ready, []
-        deliveries = [d for batch, _ in ready for d in batch]
-        return deliveries, {key: c for _, contents in ready for key, c in contents.items()}
+        groups: list[list[Delivery]] = []
+        for deliveries, _, until in ready:
+            if until - now < self.lease / 2:
+                continue  # claimed the usual way once the lease ends
+            for delivery in deliveries:
+                if not groups or len(groups[-1]) >= limit:
+                    groups.append([])
+                groups[-1].append(delivery)
+        return groups, {key: c for _, contents, _ in ready for key, c in contents.items()}
 
 
 class MongoDeliveries:
@@ -82,6 +98,7 @@ class MongoDeliveries:
         self._claim_token = uuid.uuid4().hex
         self._handed: list[Delivery] = []
         self._handed_contents: dict[str, Content] = {}
+        self._handed_until = EPOCH
         self._storage = storage
         self._contents = storage.collection("contents")
         self._deliveries = storage.collection("deliveries")
@@ -137,14 +154,19 @@ class MongoDeliveries:
         return len(new)
 
     def _hand(self, content: Document, deliveries: list[Document], *, now: datetime) -> None:
-        """Claim the dispatch's first chunk for this instance's sender as it is stored."""
+        """Claim the dispatch's first chunks for this instance's sender as it is stored."""
         if self._handoff is None:
             return
-        first = [d for d in deliveries if d["batch"].endswith("/0") and d["status"] == "pending"]
+        self._handed_until = now + self._handoff.lease
+        first = [
+            d
+            for d in deliveries
+            if chunk_index(d["batch"]) < HANDED_CHUNKS and d["status"] == "pending"
+        ]
         for doc in first:
             doc.update(
                 lease_owner=self._handoff.owner,
-                lease_until=now + self._handoff.lease,
+                lease_until=self._handed_until,
                 claim=self._claim_token,
                 claims=0,
             )
@@ -155,7 +177,7 @@ class MongoDeliveries:
     def hand_over(self) -> None:
         """The batch is committed: give its claimed deliveries to the sender."""
         if self._handoff is not None and self._handed:
-            self._handoff.offer(self._handed, self._handed_contents)
+            self._handoff.offer(self._handed, self._handed_contents, until=self._handed_until)
         self._handed, self._handed_contents = [], {}
 
     async def cancel_pending(self, person: str, *, kinds: Sequence[str], keep: bool) -> int:
@@ -415,6 +437,12 @@ async def _upgrade_indexes(
             await deliveries.drop_index(name)
     if "batch_1" in await receipts.index_information():
         await receipts.drop_index("batch_1")
+
+
+def chunk_index(batch: str) -> int:
+    """Where a chunk stands in its dispatch (`<dispatch>/<index>`)."""
+    index = batch.rpartition("/")[2]
+    return int(index) if index.isdigit() else 0
 
 
 def next_chunk(batch: str) -> str | None:

@@ -157,24 +157,29 @@ class Sender:
                 self._owed = False
                 await self.repo.scrub_settled(self.settings.delivery_batch_size)
             self._swept_at = time.monotonic()
-        handed, self._handed_contents = self.handoff.take()
-        claimed = (handed, {}) if handed else await self._claim()
+        limit = self.settings.delivery_batch_size
+        handed, self._handed_contents = self.handoff.take(now=self.clock(), limit=limit)
+        claimed = (handed.pop(0), {}) if handed else await self._claim()
         while claimed[0]:
-            # A claim short of the limit took everything due: what arrives later wakes
-            # the sender (or the next poll finds it), no claim to come back empty.
+            # Handed over first; then a claim follows the dispatch. A claim short of the
+            # limit took everything due: what arrives later wakes the sender (or the
+            # next poll finds it), no claim to come back empty.
             upcoming = (
                 asyncio.ensure_future(self._claim(following=claimed[0][0].batch))
-                if len(claimed[0]) >= self.settings.delivery_batch_size
+                if not handed and len(claimed[0]) >= limit
                 else None
             )
             try:
-                await self.deliver(*claimed, last=upcoming is None)
+                await self.deliver(*claimed, last=upcoming is None and not handed)
             except BaseException:
                 if upcoming is not None:
                     upcoming.cancel()
                     await asyncio.gather(upcoming, return_exceptions=True)
                 raise
-            claimed = await upcoming if upcoming is not None else ([], {})
+            if handed:
+                claimed = (handed.pop(0), {})
+            else:
+                claimed = await upcoming if upcoming is not None else ([], {})
         await self._drain()
 
     async def _close(self) -> None:

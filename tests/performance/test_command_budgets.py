@@ -52,8 +52,8 @@ SIGN_UP_BUDGET = 5
 recorded as sent: the gateway reads the topics and takes one of the address's hourly
 confirmations (2); notifications writes the content, the delivery and the record in
 one bulkWrite, commits, and records the outcome (3)."""
-INVITATION = 1.06
-"""Commands per email of an invitation fan-out (1.1 before, 1.057 now: one receipt per
+INVITATION = 1.05
+"""Commands per email of an invitation fan-out (1.1 before, 1.043 now: one receipt per
 email is what the promise of one re-send at most per crash costs)."""
 
 
