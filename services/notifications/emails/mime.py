@@ -60,6 +60,7 @@ UTF8 = Charset("utf-8")
 """Base64 for bodies and encoded words: done in C by binascii (quoted-printable is not)."""
 
 
+@lru_cache(maxsize=8)
 def sender_address(mail_from: str) -> str:
     """The bare address of MAIL_FROM ('Cap Rural <pat@caprural.org>' -> 'pat@caprural.org')."""
     return parseaddr(mail_from)[1]
