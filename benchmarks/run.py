@@ -23,10 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
+import httpx
+import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from pymongo import AsyncMongoClient
 
 from shared.contract import CONTENT_TYPE, topic_name
+from shared.devstack.processes import free_port
 from shared.kafka import client_options, ensure_topics
 from shared.settings import Settings
 from tests.harness.data import registration
@@ -56,14 +61,28 @@ class Sizes:
     latency_events: int
     rate: float
     slow_relay_members: int
+    sign_ups: int
+    sign_up_rate: float
 
 
 SIZES = {
     "tiny": Sizes(
-        registrations=30, members=20, latency_events=20, rate=50.0, slow_relay_members=20
+        registrations=30,
+        members=20,
+        latency_events=20,
+        rate=50.0,
+        slow_relay_members=20,
+        sign_ups=10,
+        sign_up_rate=20.0,
     ),
     "full": Sizes(
-        registrations=5000, members=2000, latency_events=1000, rate=50.0, slow_relay_members=400
+        registrations=5000,
+        members=2000,
+        latency_events=1000,
+        rate=50.0,
+        slow_relay_members=400,
+        sign_ups=300,
+        sign_up_rate=20.0,
     ),
 }
 
@@ -441,6 +460,147 @@ async def raw_latency(
     return _quantiles(sorted((arrived[k] - sent[k]) * 1000 for k in sent))
 
 
+def sign_up_form(address: str) -> dict[str, str]:
+    """The interest form as a visitor fills it in."""
+    return {
+        "first_name": "Ana",
+        "last_name": "Dupont",
+        "email": address,
+        "organisation": "Commune d'Exemple",
+        "consent": "oui",
+    }
+
+
+def first_arrivals(infra: Infra, wanted: dict[str, float]) -> dict[str, float]:
+    """When the first email to each wanted address reached the sink."""
+    found: dict[str, float] = {}
+    for message in infra.mail.store.snapshot():
+        for recipient in message.recipients:
+            if recipient in wanted and recipient not in found:
+                found[recipient] = message.received_at
+    return found
+
+
+async def sign_ups(
+    infra: Infra, settings: Settings, count: int, rate: float, *, logs: Path
+) -> dict[str, float]:
+    """(e) The interest form posted to the gateway, to its confirmation email (the
+    double opt-in link) received, at a steady rate; with the commands it cost."""
+    gateway = ServiceProcess("gateway", settings, log=logs / "signup-gateway.log").start()
+    notifications = ServiceProcess(
+        "notifications", settings, log=logs / "signup-notifications.log"
+    ).start()
+    urls = [f"http://127.0.0.1:{service.port}" for service in (gateway, notifications)]
+    works = ("events", "deliveries", "requests")
+    sent: dict[str, float] = {}
+    try:
+        async with httpx.AsyncClient(base_url=urls[0], timeout=30) as browser:
+            warm_up = {f"signup-warm-up-{uuid.uuid4().hex[:6]}@bench.example.org": 0.0}
+            await browser.post("/interet", data=sign_up_form(next(iter(warm_up))))
+            await wait_until(
+                lambda: len(first_arrivals(infra, warm_up)) == 1,
+                timeout=90,
+                message="the warm-up confirmation",
+            )
+            before = await settled(*urls, works=works)
+            for i in range(count):
+                address = f"signup{i}-{uuid.uuid4().hex[:6]}@bench.example.org"
+                sent[address] = time.time()
+                answer = await browser.post("/interet", data=sign_up_form(address))
+                assert answer.status_code == 200, answer.text[:300]
+                await asyncio.sleep(max(0.0, sent[address] + 1 / rate - time.time()))
+        await wait_until(
+            lambda: len(first_arrivals(infra, sent)) >= count,
+            timeout=120,
+            message="confirmation emails",
+        )
+        arrived = first_arrivals(infra, sent)
+        after = await settled(*urls, works=works)
+    finally:
+        gateway.terminate()
+        notifications.terminate()
+    used = sum(sum(spent(b, a, *works).values()) for b, a in zip(before, after, strict=True))
+    return {
+        **_quantiles(sorted((arrived[a] - sent[a]) * 1000 for a in sent)),
+        "sign_ups": count,
+        "rate_per_second": rate,
+        "commands_per_sign_up": used / count,
+    }
+
+
+async def raw_sign_ups(
+    infra: Infra, settings: Settings, count: int, rate: float
+) -> dict[str, float]:
+    """Baseline for (e): the same form posted to a bare FastAPI app (uvicorn) that stores
+    one document and produces one Kafka message, whose consumer stores one document and
+    sends one pre-rendered email over a kept SMTP connection."""
+    await ensure_topics(settings, ["raw_sign_up"])
+    topic = f"{settings.kafka_topic_prefix}raw_sign_up"
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_url.get_secret_value()
+    )
+    collection = mongo[settings.database_name("raw")]["sign_ups"]
+    producer = AIOKafkaProducer(acks="all", **client_options(settings))
+    reader = AIOKafkaConsumer(
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        **client_options(settings),
+    )
+    smtp = aiosmtplib.SMTP(hostname=infra.mail.host, port=infra.mail.port, timeout=30)
+    app = FastAPI()
+
+    @app.post("/interet")
+    async def form(request: Request) -> HTMLResponse:
+        address = str((await request.form())["email"])
+        await collection.insert_one({"_id": f"in-{address}"})
+        await producer.send_and_wait(topic, address.encode())
+        return HTMLResponse("<p>Merci</p>")
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", lifespan="off"))
+    arrived: dict[str, float] = {}
+
+    async def mail() -> None:
+        async for message in reader:
+            address = (message.value or b"").decode()
+            await collection.insert_one({"_id": f"out-{address}"})
+            email = f"Subject: Confirmez\r\nTo: {address}\r\n\r\nBonjour\r\n"
+            await smtp.sendmail("pat@caprural.org", [address], email)
+            arrived[address] = time.time()
+
+    await smtp.connect()
+    for client in (producer, reader):
+        await client.start()
+    await reader.topics()
+    reader.assign(
+        [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+    )
+    workers = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(mail())]
+    sent: dict[str, float] = {}
+    try:
+        await wait_until(lambda: server.started, timeout=30, message="the raw web server")
+        await asyncio.sleep(1)  # the first fetch in flight, as in a running service
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as browser:
+            for i in range(count):
+                address = f"raw-signup{i}-{uuid.uuid4().hex[:6]}@bench.example.org"
+                sent[address] = time.time()
+                answer = await browser.post("/interet", data=sign_up_form(address))
+                assert answer.status_code == 200, answer.text[:300]
+                await asyncio.sleep(max(0.0, sent[address] + 1 / rate - time.time()))
+        await wait_until(lambda: len(arrived) >= count, timeout=120, message="raw emails")
+    finally:
+        server.should_exit = True
+        workers[1].cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        for client in (reader, producer):
+            await client.stop()
+        smtp.close()
+        await mongo.close()
+    return _quantiles(sorted((arrived[a] - sent[a]) * 1000 for a in sent))
+
+
 def _quantiles(delays: list[float]) -> dict[str, float]:
     quantiles = statistics.quantiles(delays, n=100, method="inclusive")
     return {"p50_ms": quantiles[49], "p95_ms": quantiles[94], "p99_ms": quantiles[98]}
@@ -485,6 +645,13 @@ async def main(size: str, out: Path) -> dict[str, Any]:
                 relay_delay=RELAY_DELAY,
             )
     with embedded_infra() as infra:
+        signing: dict[str, Any] = await sign_ups(
+            infra, make_settings(infra), sizes.sign_ups, sizes.sign_up_rate, logs=logs
+        )
+        signing["raw"] = await raw_sign_ups(
+            infra, make_settings(infra), sizes.sign_ups, sizes.sign_up_rate
+        )
+    with embedded_infra() as infra:
         lat: dict[str, Any] = await latency(
             infra, make_settings(infra), sizes.latency_events, sizes.rate, logs=logs
         )
@@ -509,6 +676,7 @@ async def main(size: str, out: Path) -> dict[str, Any]:
             "by_connections": slow,
         },
         "latency": lat,
+        "sign_up": signing,
         "targets": TARGETS,
     }
 
@@ -518,6 +686,7 @@ def table(result: dict[str, Any]) -> str:
     reg, fan, lat = result["registration"], result["fanout"], result["latency"]
     rep = result["report_fanout"]
     slow = result["slow_relay"]["by_connections"]
+    sign = result["sign_up"]
     rows = [
         (
             "(a) registrations/s",
@@ -544,6 +713,14 @@ def table(result: dict[str, Any]) -> str:
             f"p50 {lat['raw']['p50_ms']:.0f}",
             f"p95 {lat['raw']['p95_ms']:.0f}",
             f"p99 {lat['raw']['p99_ms']:.0f} (2 hops + 2 inserts + 1 SMTP send)",
+        ),
+        (
+            "(e) sign-up ms",
+            f"p50 {sign['p50_ms']:.0f}",
+            f"p95 {sign['p95_ms']:.0f}",
+            f"p99 {sign['p99_ms']:.0f}: {sign['p99_ms'] / sign['raw']['p99_ms']:.1f}x the raw "
+            f"path (p99 {sign['raw']['p99_ms']:.0f}); "
+            f"{sign['commands_per_sign_up']:.1f} commands a sign-up",
         ),
         (
             "(b') compte rendu/s",
