@@ -38,7 +38,7 @@ from tests.harness.data import registration
 from tests.harness.infra import Infra, embedded_infra, make_settings
 from tests.harness.kafka import Tap, cloudevent, wait_until
 from tests.harness.services import ServiceProcess
-from tests.performance.commands import commands, settled, spent
+from tests.performance.commands import Counts, commands, settled, spent
 
 RELAY_DELAY = 0.005
 """Seconds the slow relay of scenario (b'') takes to answer each MAIL, RCPT and message."""
@@ -381,11 +381,32 @@ async def latency(
         "max_ms": delays[-1],
         "events": count,
         "rate_per_second": rate,
-        "commands_per_registration": sum(
-            sum(spent(b, a, *works).values()) for b, a in zip(before, after, strict=True)
-        )
-        / count,
+        "commands_per_registration": commands_between(before, after, works) / count,
     }
+
+
+async def raw_reader(settings: Settings, topic: str) -> AIOKafkaConsumer:
+    """A started consumer of every partition of `topic`, assigned by hand: a running
+    service joined its group long before; what is measured is the path of one message,
+    not a group's first join."""
+    reader = AIOKafkaConsumer(
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        **client_options(settings),
+    )
+    await reader.start()
+    await reader.topics()  # fresh metadata: the topic was just created
+    reader.assign(
+        [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+    )
+    return reader
+
+
+def commands_between(before: list[Counts], after: list[Counts], works: tuple[str, ...]) -> int:
+    """The commands the services issued for `works` between two readings."""
+    return sum(sum(spent(b, a, *works).values()) for b, a in zip(before, after, strict=True))
 
 
 async def raw_latency(
@@ -405,28 +426,11 @@ async def raw_latency(
     )
     collection = mongo[settings.database_name("raw")]["latency"]
 
-    def consumer() -> AIOKafkaConsumer:
-        # Partitions assigned by hand: a running service joined its group long before;
-        # what is measured is the path of one message, not a group's first join.
-        return AIOKafkaConsumer(
-            group_id=None,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-            **client_options(settings),
-        )
-
-    relay_in, mailer_in = consumer(), consumer()
+    relay_in, mailer_in = await raw_reader(settings, first), await raw_reader(settings, second)
     producer = AIOKafkaProducer(acks="all", **client_options(settings))
     smtp = aiosmtplib.SMTP(hostname=infra.mail.host, port=infra.mail.port, timeout=30)
     await smtp.connect()
-    for client in (producer, relay_in, mailer_in):
-        await client.start()
-    for reader, topic in ((relay_in, first), (mailer_in, second)):
-        await reader.topics()  # fresh metadata: the topics were just created
-        reader.assign(
-            [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
-        )
+    await producer.start()
     sent: dict[str, float] = {}
     arrived: dict[str, float] = {}
 
@@ -525,7 +529,7 @@ async def sign_ups(
     finally:
         gateway.terminate()
         notifications.terminate()
-    used = sum(sum(spent(b, a, *works).values()) for b, a in zip(before, after, strict=True))
+    used = commands_between(before, after, works)
     return {
         **_quantiles(sorted((arrived[a] - sent[a]) * 1000 for a in sent)),
         "sign_ups": count,
@@ -547,13 +551,7 @@ async def raw_sign_ups(
     )
     collection = mongo[settings.database_name("raw")]["sign_ups"]
     producer = AIOKafkaProducer(acks="all", **client_options(settings))
-    reader = AIOKafkaConsumer(
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-        **client_options(settings),
-    )
+    reader = await raw_reader(settings, topic)
     smtp = aiosmtplib.SMTP(hostname=infra.mail.host, port=infra.mail.port, timeout=30)
     app = FastAPI()
 
@@ -577,12 +575,7 @@ async def raw_sign_ups(
             arrived[address] = time.time()
 
     await smtp.connect()
-    for client in (producer, reader):
-        await client.start()
-    await reader.topics()
-    reader.assign(
-        [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
-    )
+    await producer.start()
     workers = [asyncio.ensure_future(server.serve()), asyncio.ensure_future(mail())]
     sent: dict[str, float] = {}
     try:
