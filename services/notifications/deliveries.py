@@ -36,9 +36,6 @@ from shared.telemetry import current_traceparent
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ERASED = "erased"
-OWED, SCRUB = "owed", "scrub"
-"""The chores a delivery may carry (`chores`, sparse): its outcome to announce, its
-address to remove once settled."""
 FOLLOW_CHUNKS = 5
 """Consecutive chunks of one dispatch claimed before looking for earlier due emails."""
 HANDED_CHUNKS = 10
@@ -111,13 +108,16 @@ class MongoDeliveries:
         deliveries = storage.collection("deliveries").raw
         await contents.create_index("keys")
         receipts = storage.collection("receipts").raw
-        # Four indexes on the hot collection: each claim and each outcome rewrites a
+        # Few indexes on the hot collection: each claim and each outcome rewrites a
         # delivery, and SecantusDB rewrites every index entry of a document it updates.
         await deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
-        # Only the deliveries with a chore left carry `chores` ("owed": the outcome is
-        # still to be announced; "scrub": the address goes once settled): the common
-        # path never touches this sparse index.
-        await deliveries.create_index("chores", sparse=True)
+        # Only the deliveries whose outcome is still to be announced carry `owed`, and
+        # only those to an erased person carry `scrub`: the common path never touches
+        # these sparse indexes. (Scalars: an array would make the index multikey, and
+        # SecantusDB marks that in its catalog inside the writing transaction, where an
+        # erasure and the sender's writes were seen to wait for each other for ever.)
+        await deliveries.create_index("owed", sparse=True)
+        await deliveries.create_index("scrub", sparse=True)
         await deliveries.create_index("recipient_key")
         await deliveries.create_index("batch")
         await _upgrade_indexes(deliveries, receipts)
@@ -210,7 +210,7 @@ class MongoDeliveries:
         await self._storage.flush()
         await self._deliveries.update_many(
             {"recipient_key": person, "$or": [{"status": "pending"}, {"announced": False}]},
-            {"$set": {"erase_after_send": True}, "$addToSet": {"chores": SCRUB}},
+            {"$set": {"erase_after_send": True, "scrub": True}},
         )
         await self._deliveries.update_many(
             {"recipient_key": person, "status": {"$ne": "pending"}, "announced": True},
@@ -314,7 +314,7 @@ class MongoDeliveries:
         requests = [
             UpdateMany(
                 {"batch": batch, "claim": claim, "lease_owner": owner, "status": "pending"},
-                {**outcome_update(fields), "$inc": {"attempts": 1}},
+                {"$set": {**fields, "lease_until": EPOCH}, "$inc": {"attempts": 1}},
             )
             for batch, claim in dict.fromkeys((d.batch, d.claim) for d in claimed)
         ]
@@ -327,7 +327,7 @@ class MongoDeliveries:
         requests = [
             UpdateOne(
                 {"_id": delivery.delivery_id, "lease_owner": owner, "status": "pending"},
-                outcome_update(fields),
+                {"$set": {**fields, "lease_until": EPOCH}},
             )
             for delivery, fields in outcomes
         ]
@@ -341,7 +341,7 @@ class MongoDeliveries:
 
     async def unannounced(self, limit: int) -> list[Delivery]:
         """Sent or failed deliveries whose notification event is not yet published."""
-        query = {"chores": OWED, "status": {"$in": ["sent", "failed"]}}
+        query = {"owed": True, "status": {"$in": ["sent", "failed"]}}
         cursor = self._deliveries.find(query).sort("finished_at", ASCENDING).limit(limit)
         return [delivery_of(doc) async for doc in cursor]
 
@@ -349,7 +349,7 @@ class MongoDeliveries:
         """Their notification events are published."""
         await self._deliveries.update_many(
             {"_id": {"$in": list(delivery_ids)}},
-            {"$set": {"announced": True}, "$pull": {"chores": OWED}},
+            {"$set": {"announced": True}, "$unset": {"owed": ""}},
         )
 
     async def scrub(self, delivery: Delivery) -> None:
@@ -358,8 +358,7 @@ class MongoDeliveries:
             {"_id": delivery.delivery_id},
             {
                 "$set": {"recipient_key": ERASED, "erased": True},
-                "$unset": {"recipient": ""},
-                "$pull": {"chores": SCRUB},
+                "$unset": {"recipient": "", "scrub": ""},
             },
         )
         if delivery.recipient_key != ERASED:
@@ -371,7 +370,7 @@ class MongoDeliveries:
         The sender scrubs what it sends to a person already known as erased; this sweep
         catches the rest: a delivery claimed before the erasure was processed (the
         sender's copy does not know), or one skipped or failed meanwhile."""
-        query = {"chores": SCRUB, "status": {"$ne": "pending"}, "announced": True}
+        query = {"scrub": True, "status": {"$ne": "pending"}, "announced": True}
         settled = [delivery_of(doc) async for doc in self._deliveries.find(query).limit(limit)]
         for delivery in settled:
             await self.scrub(delivery)
@@ -406,33 +405,19 @@ class Census:
     oldest_pending: datetime | None
 
 
-def outcome_update(fields: Document) -> Document:
-    """The update recording an outcome: `owed` (announcing it failed) becomes a chore."""
-    values = {key: value for key, value in fields.items() if key != "owed"}
-    update: Document = {"$set": {**values, "lease_until": EPOCH}}
-    if fields.get("owed"):
-        update["$addToSet"] = {"chores": OWED}
-    return update
-
-
 async def _upgrade_indexes(
     deliveries: AsyncCollection[Document], receipts: AsyncCollection[Document]
 ) -> None:
-    """From the indexes of earlier versions: what they marked becomes chores, and the
+    """From the indexes of earlier versions: what they marked stays marked, and the
     indexes no query needs any more go (receipts are read by id; the contents still
     needed by a pending delivery are found through the `status` index)."""
     existing = await deliveries.index_information()
     if "announced_1_status_1" in existing:  # outcomes not announced then owe it now
         await deliveries.update_many(
             {"announced": False, "status": {"$in": ["sent", "failed"]}},
-            {"$addToSet": {"chores": OWED}},
+            {"$set": {"owed": True}},
         )
-    for flag, chore in (("owed", OWED), ("scrub", SCRUB)):
-        if f"{flag}_1" in existing:
-            await deliveries.update_many(
-                {flag: True}, {"$addToSet": {"chores": chore}, "$unset": {flag: ""}}
-            )
-    for name in ("announced_1_status_1", "owed_1", "scrub_1", "content_id_1"):
+    for name in ("announced_1_status_1", "content_id_1"):
         if name in existing:
             await deliveries.drop_index(name)
     if "batch_1" in await receipts.index_information():
@@ -505,11 +490,10 @@ def delivery_documents(
             "announced": False,
             "erase_after_send": dispatch.erase_after_send,
         }
-        chores = [OWED] if problem else []  # its notification_failed is still to publish
+        if problem:
+            doc["owed"] = True  # its notification_failed is still to be published
         if dispatch.erase_after_send:
-            chores.append(SCRUB)  # the address goes once the delivery is settled
-        if chores:
-            doc["chores"] = chores
+            doc["scrub"] = True  # the address goes once the delivery is settled
         deliveries.append(doc)
     return content, deliveries
 
