@@ -5,24 +5,31 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.charset import Charset
 from email.header import Header
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
+import pytest
 from hypothesis import example, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from services.notifications.domain import Recipient
-from services.notifications.emails import Composer
+from services.notifications.domain import Recipient, header_safe
+from services.notifications.emails import Composer, mime
 from services.notifications.emails.letters import letter_for
 from services.notifications.emails.mime import WIRE, build_message, message_id
-from services.notifications.emails.rendering import Renderer
+from services.notifications.emails.rendering import RenderedEmail, Renderer
 from services.notifications.emails.samples import (
     CAMILLE,
     ORGANIZER,
     SAMPLE_LINKS,
     WHEN,
     sample_cause,
+    sample_data,
     sample_delivery,
 )
 from services.notifications.emails.samples import session as sample_session
@@ -128,6 +135,96 @@ def test_the_wire_policy_folds_the_headers_of_the_messages_as_compat32_does():
         for part in parsed.walk():
             for name, value in part.items():
                 assert WIRE.fold_binary(name, value) == COMPAT32.fold_binary(name, value)
+
+
+def stdlib_message(email, *, mail_from, recipient, delivery_id, date, boundaries):
+    """The reference: the same message built with the email package's classes and its
+    generator (what build_message did before it wrote the bytes itself)."""
+    utf8 = Charset("utf-8")
+    alternatives = MIMEMultipart("alternative", boundary=next(boundaries))
+    alternatives.attach(MIMEText(email.text, "plain", utf8))  # type: ignore[arg-type]
+    alternatives.attach(MIMEText(email.html, "html", utf8))  # type: ignore[arg-type]
+    message = alternatives
+    if email.calendar is not None and email.calendar_method is not None:
+        calendar = MIMEText(email.calendar.decode("utf-8"), "calendar", utf8)  # type: ignore[arg-type]
+        calendar.set_param("method", email.calendar_method)
+        alternatives.attach(calendar)
+        name = "annulation.ics" if email.calendar_method == "CANCEL" else "invitation.ics"
+        attachment = MIMEApplication(email.calendar, "ics")
+        attachment.add_header("Content-Disposition", "attachment", filename=name)
+        message = MIMEMultipart("mixed", boundary=next(boundaries))
+        message.attach(alternatives)
+        message.attach(attachment)
+    sender = parseaddr(mail_from)
+    message["From"] = formataddr((header_safe(sender[0], limit=120), sender[1]), "utf-8")
+    message["To"] = formataddr(
+        (header_safe(recipient.display_name, limit=120), header_safe(recipient.email, limit=254)),
+        "utf-8",
+    )
+    message["Subject"] = Header(header_safe(email.subject), "utf-8", header_name="Subject")  # type: ignore[assignment]
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id(delivery_id, mail_from)
+    message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = "fr"
+    message["X-Caprural-Kind"] = email.kind
+    if email.unsubscribe:
+        message["List-Unsubscribe"] = f"<{header_safe(email.unsubscribe, limit=2000)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message.as_bytes(policy=COMPAT32)
+
+
+def built_and_reference(monkeypatch, email, recipient=CAMILLE):
+    """build_message's bytes and the email package's, with the same boundaries."""
+    boundaries = [f"=_{index:024x}" for index in range(2)]
+    made = iter(boundaries)
+    monkeypatch.setattr(mime, "_boundary", lambda: next(made))
+    built = build_message(email, mail_from=FROM, recipient=recipient, delivery_id="d", date=DATE)
+    reference = stdlib_message(
+        email,
+        mail_from=FROM,
+        recipient=recipient,
+        delivery_id="d",
+        date=DATE,
+        boundaries=iter(boundaries),
+    )
+    return built, reference
+
+
+def test_every_kind_of_email_is_byte_for_byte_what_the_email_package_writes(monkeypatch):
+    for kind in sorted(sample_data()):
+        email = Renderer().render(letter_for(sample_cause(kind)), CAMILLE)
+        built, reference = built_and_reference(monkeypatch, email)
+        assert built == reference, kind
+
+
+@examples(max_examples=150, deadline=None)
+@given(
+    text=st.text(max_size=400),
+    html=st.text(max_size=400),
+    subject=st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=150),
+    name=st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=60),
+    calendar=st.one_of(st.none(), st.binary(max_size=300)),
+    method=st.sampled_from(["REQUEST", "CANCEL"]),
+    unsubscribe=st.one_of(st.none(), st.text(max_size=200)),
+)
+def test_a_message_is_byte_for_byte_what_the_email_package_writes(
+    text, html, subject, name, calendar, method, unsubscribe
+):
+    if calendar is not None:  # an .ics is UTF-8 text, sent as such and attached
+        calendar = calendar.decode("utf-8", "replace").encode("utf-8")
+    email = RenderedEmail(
+        kind="welcome",
+        subject=subject,
+        text=text,
+        html=html,
+        calendar=calendar,
+        calendar_method=method if calendar is not None else None,
+        unsubscribe=unsubscribe,
+    )
+    recipient = Recipient(email="camille@cc-exemple.fr", first_name=name or None)
+    with pytest.MonkeyPatch.context() as patched:
+        built, reference = built_and_reference(patched, email, recipient)
+    assert built == reference
 
 
 # --- one-click links -------------------------------------------------------------------

@@ -1,24 +1,24 @@
 """The MIME message of a rendered email: text and HTML alternatives, the invitation.
 
-Built with the email package's compat32 classes and base64 bodies, several times
-faster than EmailMessage's header registry and quoted-printable (it matters for a
-fan-out to every member). Every
-header value built from data goes through `header_safe` (no CR/LF, bounded) and
-non-ASCII header text is RFC 2047 encoded.
+The bytes are those the email package's compat32 classes and generator write for the
+same parts (base64 bodies, headers folded by the same policy): the tests build each
+message both ways and compare them byte for byte. Writing them directly costs a
+fifth of the classes' time (0.12 ms instead of 0.58 for an invitation), which a
+fan-out to every member pays per email. Every header value built from data goes
+through `header_safe` (no CR/LF, bounded) and non-ASCII header text is RFC 2047 encoded.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
-from email.charset import Charset
 from email.header import Header
-from email.mime.application import MIMEApplication
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
+from typing import Any
 
 from services.notifications.domain import Recipient, header_safe
 from services.notifications.emails.rendering import RenderedEmail
@@ -56,9 +56,6 @@ class _Wire(Compat32):
 WIRE = _Wire(linesep="\r\n", max_line_length=78)
 """CRLF line ends, as SMTP wants them."""
 
-UTF8 = Charset("utf-8")
-"""Base64 for bodies and encoded words: done in C by binascii (quoted-printable is not)."""
-
 
 @lru_cache(maxsize=8)
 def sender_address(mail_from: str) -> str:
@@ -82,15 +79,42 @@ def _from(mail_from: str) -> str:
     return _mailbox(*parseaddr(mail_from))
 
 
-def _text(body: str, subtype: str) -> MIMEText:
-    return MIMEText(body, subtype, UTF8)  # type: ignore[arg-type]
-
-
 def _boundary() -> str:
-    """A fresh boundary: "=_" never occurs in base64, the encoding of every part, so the
-    generator need not search the parts for it (a regular expression compiled each time).
-    """
+    """A fresh boundary: "=_" never occurs in base64, the encoding of every part, so no
+    part can contain it."""
     return f"=_{secrets.token_hex(12)}"  # short enough for one header line
+
+
+Headers = Sequence[tuple[str, Any]]
+"""Header names and values, in order (a value is a str, or a Header to encode)."""
+
+
+def _base64(data: bytes) -> bytes:
+    """A base64 body as the email package writes it: 76-character CRLF lines."""
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+def _entity(headers: Headers, body: bytes) -> bytes:
+    """One MIME entity: its headers, folded by the wire policy, a blank line, its body."""
+    folded = b"".join(WIRE.fold_binary(name, value) for name, value in headers)
+    return folded + b"\r\n" + body
+
+
+def _text(body: str, content_type: str, *, first: str = "Content-Type") -> bytes:
+    """A UTF-8 text part in base64 (MIMEText's headers, in its order)."""
+    mime = [("MIME-Version", "1.0"), ("Content-Transfer-Encoding", "base64")]
+    typed = ("Content-Type", content_type)
+    headers = [typed, *mime] if first == "Content-Type" else [*mime, typed]
+    return _entity(headers, _base64(body.encode("utf-8")))
+
+
+def _multipart(subtype: str, parts: list[bytes], headers: Headers = ()) -> bytes:
+    """A multipart entity around its parts (as the email package's generator writes it)."""
+    boundary = _boundary()
+    own = [("Content-Type", f'multipart/{subtype}; boundary="{boundary}"'), ("MIME-Version", "1.0")]
+    dash = f"--{boundary}".encode("ascii")
+    body = dash + b"\r\n" + (b"\r\n" + dash + b"\r\n").join(parts) + b"\r\n" + dash + b"--\r\n"
+    return _entity([*own, *headers], body)
 
 
 def build_message(
@@ -102,30 +126,39 @@ def build_message(
     date: datetime,
 ) -> bytes:
     """The message as it goes on the wire (CRLF line ends, 7-bit)."""
-    alternatives = MIMEMultipart("alternative", boundary=_boundary())
-    alternatives.attach(_text(email.text, "plain"))
-    alternatives.attach(_text(email.html, "html"))
-    message = alternatives
-    if email.calendar is not None and email.calendar_method is not None:
-        calendar = _text(email.calendar.decode("utf-8"), "calendar")
-        calendar.set_param("method", email.calendar_method)
-        alternatives.attach(calendar)
-        name = "annulation.ics" if email.calendar_method == "CANCEL" else "invitation.ics"
-        attachment = MIMEApplication(email.calendar, "ics")
-        attachment.add_header("Content-Disposition", "attachment", filename=name)
-        message = MIMEMultipart("mixed", boundary=_boundary())
-        message.attach(alternatives)
-        message.attach(attachment)
-    message["From"] = _from(mail_from)
-    message["To"] = _mailbox(recipient.display_name, recipient.email)
-    subject = Header(header_safe(email.subject), "utf-8", header_name="Subject")
-    message["Subject"] = subject  # type: ignore[assignment]
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = message_id(delivery_id, mail_from)
-    message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "fr"
-    message["X-Caprural-Kind"] = email.kind
+    headers: list[tuple[str, Any]] = [
+        ("From", _from(mail_from)),
+        ("To", _mailbox(recipient.display_name, recipient.email)),
+        ("Subject", Header(header_safe(email.subject), "utf-8", header_name="Subject")),
+        ("Date", format_datetime(date)),
+        ("Message-ID", message_id(delivery_id, mail_from)),
+        ("Auto-Submitted", "auto-generated"),
+        ("Content-Language", "fr"),
+        ("X-Caprural-Kind", email.kind),
+    ]
     if email.unsubscribe:  # RFC 2369 and RFC 8058: one click, no page needed
-        message["List-Unsubscribe"] = f"<{header_safe(email.unsubscribe, limit=2000)}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return message.as_bytes(policy=WIRE)
+        headers.append(("List-Unsubscribe", f"<{header_safe(email.unsubscribe, limit=2000)}>"))
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    texts = [
+        _text(email.text, 'text/plain; charset="utf-8"'),
+        _text(email.html, 'text/html; charset="utf-8"'),
+    ]
+    if email.calendar is None or email.calendar_method is None:
+        return _multipart("alternative", texts, headers)
+    method = email.calendar_method
+    calendar = _text(
+        email.calendar.decode("utf-8"),
+        f'text/calendar; charset="utf-8"; method="{method}"',
+        first="MIME-Version",
+    )
+    name = "annulation.ics" if method == "CANCEL" else "invitation.ics"
+    attachment = _entity(
+        [
+            ("Content-Type", "application/ics"),
+            ("MIME-Version", "1.0"),
+            ("Content-Transfer-Encoding", "base64"),
+            ("Content-Disposition", f'attachment; filename="{name}"'),
+        ],
+        _base64(email.calendar),
+    )
+    return _multipart("mixed", [_multipart("alternative", [*texts, calendar]), attachment], headers)
