@@ -11,8 +11,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
+from functools import lru_cache
 
 import aiosmtplib
+from aiosmtplib import SMTPResponse, SMTPStatus
+from aiosmtplib.email import quote_address
+from aiosmtplib.protocol import normalize_message_line_endings
 
 from services.notifications.domain import (
     Deferred,
@@ -92,14 +96,27 @@ class SmtpClient:
         before_data: Awaitable[None] | None,
     ) -> None:
         """MAIL, RCPT, (before_data), DATA: aiosmtplib's sendmail with a pause before
-        DATA; the envelope is reset after a refusal, as sendmail does."""
+        DATA; the envelope is reset after a refusal, as sendmail does.
+
+        The commands go through aiosmtplib's `execute_command` and the message through
+        its protocol, as `SMTP.data` sends it, without its two regular expressions over
+        the whole message when the message needs neither (`_on_the_wire`)."""
         try:
-            await smtp.mail(sender)
-            await smtp.rcpt(recipient)
+            response = await smtp.execute_command(b"MAIL", b"FROM:" + _path(sender))
+            if response.code != SMTPStatus.completed:
+                raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+            response = await smtp.execute_command(b"RCPT", b"TO:" + _path(recipient))
+            if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+                raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
             if before_data is not None:
-                await before_data
-                before_data = None
-            await smtp.data(message)
+                waiting, before_data = before_data, None
+                await waiting
+            response = await smtp.execute_command(b"DATA")
+            if response.code != SMTPStatus.start_input:
+                raise aiosmtplib.SMTPDataError(response.code, response.message)
+            response = await _message(smtp, _on_the_wire(message))
+            if response.code != SMTPStatus.completed:
+                raise aiosmtplib.SMTPDataError(response.code, response.message)
         except BaseException:
             if before_data is not None:  # the previous record must still be awaited
                 await asyncio.shield(before_data)
@@ -123,7 +140,13 @@ class SmtpClient:
         )
         try:
             await smtp.connect()
+            if smtp.is_ehlo_or_helo_needed:  # as aiosmtplib's `mail` would, once
+                try:
+                    await smtp.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await smtp.helo()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            smtp.close()
             self._unreachable = header_safe(f"serveur SMTP injoignable : {error}", limit=500)
             logger.warning("SMTP server unreachable: %s", error)
             return None
@@ -140,3 +163,39 @@ class SmtpClient:
                 await smtp.quit()
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             smtp.close()
+
+
+@lru_cache(maxsize=64)  # the sender's, parsed once; the recipients' go through
+def _path(address: str) -> bytes:
+    """An address as MAIL and RCPT take it (`<address>`, as aiosmtplib quotes it; a
+    ValueError for what cannot go on the wire, such as a non-ASCII address)."""
+    return quote_address(address).encode("ascii")
+
+
+def _on_the_wire(message: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, a leading dot doubled, the end
+    line (aiosmtplib's own preparation, by its regular expressions only when needed)."""
+    crlf = message.count(b"\r\n")
+    if (
+        crlf != message.count(b"\n")
+        or crlf != message.count(b"\r")
+        or not message.endswith(b"\r\n")
+    ):
+        message = normalize_message_line_endings(message)
+    if message.startswith(b"."):
+        message = b"." + message
+    return message.replace(b"\n.", b"\n..") + b".\r\n"
+
+
+async def _message(smtp: aiosmtplib.SMTP, data: bytes) -> SMTPResponse:
+    """Hand the message over once DATA was accepted, and read the relay's answer (a
+    lost connection or a timeout closes it, as `SMTP.data` does)."""
+    protocol = smtp.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    try:
+        protocol.write(data)
+        return await protocol.read_response(timeout=smtp.timeout)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        smtp.close()
+        raise
