@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable
-from functools import lru_cache
 
 import aiosmtplib
 from aiosmtplib import SMTPResponse, SMTPStatus
@@ -165,10 +165,16 @@ class SmtpClient:
             smtp.close()
 
 
-@lru_cache(maxsize=64)  # the sender's, parsed once; the recipients' go through
+PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+"""An address of unquoted ASCII atoms, as registration accepts them: quoted as it is."""
+
+
 def _path(address: str) -> bytes:
-    """An address as MAIL and RCPT take it (`<address>`, as aiosmtplib quotes it; a
-    ValueError for what cannot go on the wire, such as a non-ASCII address)."""
+    """An address as MAIL and RCPT take it: `<address>`, as aiosmtplib quotes it (its
+    parser only for an address that is not plain; a ValueError for what cannot go on
+    the wire, such as a non-ASCII address)."""
+    if PLAIN_ADDRESS.fullmatch(address):
+        return b"<" + address.encode("ascii") + b">"
     return quote_address(address).encode("ascii")
 
 

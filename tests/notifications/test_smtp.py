@@ -4,17 +4,18 @@ preparation held to aiosmtplib's own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
+from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from hypothesis import example, given
 from hypothesis import strategies as st
 from pymongo.errors import PyMongoError
 
 from services.notifications.domain import Deferred, Refused, Sent
-from services.notifications.smtp import SmtpClient, _on_the_wire
+from services.notifications.smtp import SmtpClient, _on_the_wire, _path
 from shared.devstack.mailsink import MailStore, start_controller
 from shared.devstack.processes import free_port
 from shared.settings import Settings
@@ -32,6 +33,22 @@ MESSAGE = (
 def test_a_message_goes_on_the_wire_as_aiosmtplib_prepares_it(message):
     prepared = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message)) + b".\r\n"
     assert _on_the_wire(message) == prepared
+
+
+ADDRESS_TEXT = "aZ09.!#$%&'*+/=?^_`{|}~-@ <>\"é\r\n"
+
+
+@given(st.text(alphabet=ADDRESS_TEXT, min_size=1, max_size=16))
+@example("camille.martin@cc-exemple.fr")
+@example("a..b@c")
+def test_an_address_is_quoted_as_aiosmtplib_quotes_it(address):
+    def on_the_wire(quote: Callable[[str], bytes]) -> bytes | str:
+        try:
+            return quote(address)
+        except ValueError:  # UnicodeEncodeError included: not on an SMTP command line
+            return "refused"
+
+    assert on_the_wire(_path) == on_the_wire(lambda a: quote_address(a).encode("ascii"))
 
 
 @pytest.fixture
