@@ -100,29 +100,44 @@ class SmtpClient:
 
         The commands go through aiosmtplib's `execute_command` and the message through
         its protocol, as `SMTP.data` sends it, without its two regular expressions over
-        the whole message when the message needs neither (`_on_the_wire`)."""
+        the whole message when the message needs neither (`_on_the_wire`).
+        SMTP_TIMEOUT_SECONDS bounds the envelope, then DATA and the message: one
+        deadline each instead of one per reply. A reply given up on closes the
+        connection (out of step)."""
+        deadline = smtp.timeout
         try:
-            response = await smtp.execute_command(b"MAIL", b"FROM:" + _path(sender))
-            if response.code != SMTPStatus.completed:
-                raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
-            response = await smtp.execute_command(b"RCPT", b"TO:" + _path(recipient))
-            if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
-                raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
+            async with asyncio.timeout(deadline):
+                response = await smtp.execute_command(
+                    b"MAIL", b"FROM:" + _path(sender), timeout=None
+                )
+                if response.code != SMTPStatus.completed:
+                    raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+                response = await smtp.execute_command(
+                    b"RCPT", b"TO:" + _path(recipient), timeout=None
+                )
+                if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+                    raise aiosmtplib.SMTPRecipientRefused(
+                        response.code, response.message, recipient
+                    )
             if before_data is not None:
                 waiting, before_data = before_data, None
                 await waiting
-            response = await smtp.execute_command(b"DATA")
-            if response.code != SMTPStatus.start_input:
-                raise aiosmtplib.SMTPDataError(response.code, response.message)
-            response = await _message(smtp, _on_the_wire(message))
-            if response.code != SMTPStatus.completed:
-                raise aiosmtplib.SMTPDataError(response.code, response.message)
-        except BaseException:
+            async with asyncio.timeout(deadline):
+                response = await smtp.execute_command(b"DATA", timeout=None)
+                if response.code != SMTPStatus.start_input:
+                    raise aiosmtplib.SMTPDataError(response.code, response.message)
+                response = await _message(smtp, _on_the_wire(message))
+                if response.code != SMTPStatus.completed:
+                    raise aiosmtplib.SMTPDataError(response.code, response.message)
+        except BaseException as error:
             if before_data is not None:  # the previous record must still be awaited
                 await asyncio.shield(before_data)
-            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-                if smtp.is_connected:
-                    await smtp.rset()
+            if isinstance(error, TimeoutError):
+                smtp.close()
+            else:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                    if smtp.is_connected:
+                        await smtp.rset()
             raise
 
     async def _connected(self) -> aiosmtplib.SMTP | None:
@@ -195,13 +210,13 @@ def _on_the_wire(message: bytes) -> bytes:
 
 async def _message(smtp: aiosmtplib.SMTP, data: bytes) -> SMTPResponse:
     """Hand the message over once DATA was accepted, and read the relay's answer (a
-    lost connection or a timeout closes it, as `SMTP.data` does)."""
+    lost connection closes it, as `SMTP.data` does)."""
     protocol = smtp.protocol
     if protocol is None:
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
     try:
         protocol.write(data)
-        return await protocol.read_response(timeout=smtp.timeout)
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        return await protocol.read_response(timeout=None)  # the caller's deadline
+    except aiosmtplib.SMTPServerDisconnected:
         smtp.close()
         raise

@@ -62,8 +62,8 @@ def relay() -> Iterator[tuple[MailStore, int]]:
         controller.stop()
 
 
-def client(port: int) -> SmtpClient:
-    settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_timeout_seconds=5)
+def client(port: int, timeout: float = 5) -> SmtpClient:
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_timeout_seconds=timeout)
     return SmtpClient(settings, clock=lambda: NOW)
 
 
@@ -140,3 +140,18 @@ async def test_a_relay_that_is_gone_defers():
         smtp.send(MESSAGE, sender="pat@caprural.test", recipient="m@x.fr"), timeout=10
     )
     assert isinstance(outcome, Deferred)
+
+
+async def test_a_relay_that_does_not_answer_in_time_defers_and_the_next_email_goes(relay):
+    store, port = relay
+    smtp = client(port, timeout=0.3)
+    store.delay = 2.0  # each answer to MAIL, RCPT and a message comes too late
+    try:
+        late = await smtp.send(MESSAGE, sender="pat@caprural.test", recipient="late@x.fr")
+        store.delay = 0.0
+        sent = await smtp.send(MESSAGE, sender="pat@caprural.test", recipient="next@x.fr")
+    finally:
+        await smtp.close()
+    assert isinstance(late, Deferred)
+    assert sent == Sent(NOW)  # over a new connection: the late one was given up
+    assert [m.recipients for m in store.snapshot()] == [("next@x.fr",)]
