@@ -118,6 +118,17 @@ def test_the_wire_policy_folds_every_header_as_compat32_does(name, value):
     assert WIRE.fold_binary(name, value) == COMPAT32.fold_binary(name, value)
 
 
+@examples(max_examples=300, deadline=None)
+@given(
+    value=st.text(alphabet="<>:/.-_=?&%~aZ9", max_size=400)  # links
+    | st.text(alphabet="<>:/.-_=?&%;, ~aZ9", max_size=400),
+    name=st.sampled_from(["List-Unsubscribe", "To", "X"]),
+)
+@example(value="<https://pat.caprural.org/l/" + "a" * 200 + ">", name="List-Unsubscribe")
+def test_the_wire_policy_folds_a_long_link_as_compat32_does(value, name):
+    assert WIRE.fold_binary(name, value) == COMPAT32.fold_binary(name, value)
+
+
 @examples(max_examples=200, deadline=None)
 @given(value=st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=300))
 def test_the_wire_policy_folds_an_encoded_subject_as_compat32_does(value):

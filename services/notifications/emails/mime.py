@@ -11,6 +11,7 @@ through `header_safe` (no CR/LF, bounded) and non-ASCII header text is RFC 2047 
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,9 +24,13 @@ from typing import Any
 from services.notifications.domain import Recipient, header_safe
 from services.notifications.emails.rendering import RenderedEmail
 
+_UNSPLITTABLE = re.compile(r"[^\s;,]+")
+"""A value compat32 cannot split (no space, no ';' or ','), such as a link."""
+
 
 class _Wire(Compat32):
-    """compat32 with a shortcut for the common header: short, ASCII, one line.
+    """compat32 with a shortcut for the common header: short, ASCII, one line (or a long
+    link, alone on a continuation line, as compat32 puts it).
 
     compat32 folds every header through `email.header.Header`, the largest cost of a
     message (some 25 headers with the MIME parts); a header that needs no folding and
@@ -37,11 +42,13 @@ class _Wire(Compat32):
             isinstance(value, str)
             and value.isascii()
             and value.isprintable()  # no control character (some split lines: \x1e)
-            and len(name) + len(value) + 2 <= (self.max_line_length or 78)
             and value == value.strip()
             and "  " not in value
         ):
-            return f"{name}: {value}{self.linesep}".encode("ascii")
+            if len(name) + len(value) + 2 <= (self.max_line_length or 78):
+                return f"{name}: {value}{self.linesep}".encode("ascii")
+            if _UNSPLITTABLE.fullmatch(value):  # a long link: alone on the next line
+                return f"{name}: {self.linesep} {value}{self.linesep}".encode("ascii")
         if isinstance(value, Header):
             # An encoded header (the subject) is the same for every recipient of a
             # fan-out, and RFC 2047 line splitting is quadratic in its length.
