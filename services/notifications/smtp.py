@@ -134,6 +134,8 @@ class SmtpClient:
                 await asyncio.shield(before_data)
             if isinstance(error, TimeoutError):
                 smtp.close()
+                if not isinstance(error, aiosmtplib.SMTPException):  # said as aiosmtplib says it
+                    raise aiosmtplib.SMTPReadTimeoutError(_NO_REPLY) from error
             else:
                 with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
                     if smtp.is_connected:
@@ -179,6 +181,8 @@ class SmtpClient:
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             smtp.close()
 
+
+_NO_REPLY = "Timed out waiting for server response"
 
 PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 """An address of unquoted ASCII atoms, as registration accepts them: quoted as it is."""

@@ -153,5 +153,6 @@ async def test_a_relay_that_does_not_answer_in_time_defers_and_the_next_email_go
     finally:
         await smtp.close()
     assert isinstance(late, Deferred)
+    assert "Timed out waiting for server response" in late.error
     assert sent == Sent(NOW)  # over a new connection: the late one was given up
     assert [m.recipients for m in store.snapshot()] == [("next@x.fr",)]
