@@ -272,11 +272,11 @@ SessionEvent = SessionScheduled | SessionRescheduled | SessionCancelled
 SESSION_EMAILS: dict[str, tuple[EmailKind, tuple[str, ...]]] = {
     # The kind of email, and which participants get it besides the members (and the
     # session's experts: those who accepted; an invited one is told of a cancellation).
-    # The kind of email, and which participants get it besides the members. A session's
-    # invitation goes to the members only: a sign-up is accepted for a session the
-    # registration service knows, and its confirmation carries the ICS; whether this
-    # service reads the sign-up or the announcement first (two topics) must not decide
-    # whether a guest gets one email or two.
+    # A session's invitation goes to the members only (`invite_to_session` relies on it:
+    # they are who the interest list's announcement leaves out). A sign-up is accepted
+    # for a session the registration service knows, and its confirmation carries the
+    # ICS; whether this service reads the sign-up or the announcement first (two topics)
+    # must not decide whether a guest gets one email or two.
     "session_scheduled": ("session_invitation", ()),
     "session_rescheduled": ("session_update", ("enrolled",)),
     "session_cancelled": ("session_cancellation", ("enrolled", "waitlisted", "session_cancelled")),

@@ -57,10 +57,10 @@ def test_the_hand_off_gives_its_chunks_in_order_in_groups_while_their_lease_last
     handoff.offer(deliveries[:400], {}, until=NOW + timedelta(minutes=2))
     handoff.offer([delivery_of(doc) for doc in docs[:3]], {}, until=NOW + timedelta(seconds=59))
     groups, _ = handoff.take(now=NOW, limit=200)
+    # The second offer has less than half its lease left: left to a claim once it ends.
     assert [len(g) for g in groups] == [200, 200]
     assert [d.delivery_id for g in groups for d in g] == [d.delivery_id for d in deliveries[:400]]
-    # The second offer has less than half its lease left: left to a claim once it ends.
-    assert handoff.take(now=NOW, limit=200) == ([], {})
+    assert handoff.take(now=NOW, limit=200) == ([], {})  # taken once
 
 
 async def test_the_first_chunks_of_a_dispatch_are_handed_over_the_rest_left_to_claims():
